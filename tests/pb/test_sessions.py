@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from pb.db import make_session_factory
+from pb.security import token_hash
+from pb.sessions import DatabaseStore
+
+
+async def test_two_workers_share_sessions(engine):
+    # Two stores with their own session factories, as two uvicorn workers would have.
+    worker_a = DatabaseStore(make_session_factory(engine))
+    worker_b = DatabaseStore(make_session_factory(engine))
+    await worker_a.set("token-1", b'{"user_id": 7}', expires_in=3600)
+    assert await worker_b.get("token-1") == b'{"user_id": 7}'
+    assert await worker_b.exists("token-1")
+    assert 3590 <= (await worker_b.expires_in("token-1")) <= 3600
+
+    await worker_b.set("token-1", '{"user_id": 8}', expires_in=timedelta(hours=2))
+    assert await worker_a.get("token-1") == b'{"user_id": 8}'
+
+    await worker_a.delete("token-1")
+    assert await worker_b.get("token-1") is None
+    assert not await worker_b.exists("token-1")
+    await worker_b.delete("token-1")  # deleting a missing key is fine
+
+
+async def test_keys_are_stored_hashed(session_factory):
+    store = DatabaseStore(session_factory)
+    await store.set("secret-token", b"{}", expires_in=60)
+    async with session_factory() as session:
+        ids = (await session.exec(text("SELECT id FROM web_session"))).scalars().all()
+    assert ids == [token_hash("secret-token")]
+
+
+async def test_expired_values_are_missing(session_factory):
+    store = DatabaseStore(session_factory)
+    await store.set("old", b"{}", expires_in=timedelta(milliseconds=50))
+    await store.set("forever", b"{}")
+    await asyncio.sleep(0.1)
+    assert await store.get("old") is None
+    assert not await store.exists("old")
+    assert await store.expires_in("old") is None
+    assert await store.get("forever") == b"{}"
+    assert await store.expires_in("forever") is None
+
+
+async def test_renew_on_get(session_factory):
+    store = DatabaseStore(session_factory)
+    await store.set("k", b"{}", expires_in=10)
+    assert await store.get("k", renew_for=1000) == b"{}"
+    assert await store.expires_in("k") > 900
+    await store.set("never", b"{}")
+    await store.get("never", renew_for=1000)
+    assert await store.expires_in("never") is None  # no expiry stays no expiry
+
+
+async def test_delete_expired_and_delete_all(session_factory):
+    store = DatabaseStore(session_factory)
+    await store.set("a", b"{}", expires_in=timedelta(seconds=-1))
+    await store.set("b", b"{}", expires_in=60)
+    await store.set("c", b"{}")
+    assert await store.delete_expired() == 1
+    assert await store.exists("b") and await store.exists("c")
+    await store.delete_all()
+    assert not await store.exists("b") and not await store.exists("c")
