@@ -39,6 +39,8 @@ MODEL_MODULES = (
     "pb.processes",
     "proposals.models",
     "ballots.models",
+    "results.models",
+    "consultations.models",
 )
 FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(rev)s_%%(slug)s"
 
