@@ -1,6 +1,9 @@
 """Ballots: who may vote, ballot formats and their validation.
 
-Import-light on purpose: nothing here touches the database.
+Import-light on purpose: nothing here touches the database. The database side lives in
+``ballots.models``, ``ballots.verification`` (roll, codes, verification, ``voter_right``),
+``ballots.service`` (``cast_ballot``, paper ballots, turnout) and ``ballots.export``
+(``load_election``, ``ballot_rows``).
 """
 
 from ballots.eligibility import (
@@ -17,6 +20,7 @@ from ballots.formats import (
     BallotConfig,
     BallotSummary,
     CumulativeConfig,
+    FormBallot,
     InvalidBallot,
     KnapsackConfig,
     RankedConfig,
@@ -36,6 +40,7 @@ __all__ = [
     "BallotSummary",
     "CumulativeConfig",
     "Eligibility",
+    "FormBallot",
     "InvalidBallot",
     "KnapsackConfig",
     "RankedConfig",

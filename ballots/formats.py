@@ -21,20 +21,31 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import MISSING, asdict, dataclass, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
+from pb.errors import InvalidBallot
 from tally.model import Ballot, BallotConstraints, VoteType
 
-
-class InvalidBallot(ValueError):
-    """A ballot that breaks its format's rules; ``message`` is shown to the resident as is."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+__all__ = [
+    "FORMATS",
+    "ApprovalConfig",
+    "BallotConfig",
+    "BallotSummary",
+    "CumulativeConfig",
+    "FormBallot",
+    "InvalidBallot",
+    "KnapsackConfig",
+    "RankedConfig",
+    "ScoreConfig",
+    "ValidBallot",
+    "canonical_json",
+    "config_from_dict",
+    "summary",
+    "to_tally_ballot",
+    "validate_ballot",
+]
 
 
 # ------------------------------------------------------------------------------ configurations
@@ -191,6 +202,10 @@ FORMATS: dict[str, type[BallotConfig]] = {
 }
 
 
+# ``revote`` (default true): a resident may replace their online ballot until voting closes.
+COMMON_KEYS = ("revote",)
+
+
 def config_from_dict(data: Mapping[str, Any]) -> BallotConfig:
     """Rebuild a configuration from ``to_dict`` output; ``ValueError`` names what is wrong."""
     if not isinstance(data, Mapping):
@@ -199,7 +214,10 @@ def config_from_dict(data: Mapping[str, Any]) -> BallotConfig:
     cls = FORMATS.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ValueError(f"unknown ballot format {name!r}; known: {', '.join(sorted(FORMATS))}")
-    params = {k: v for k, v in data.items() if k != "format"}
+    if "revote" in data and not isinstance(data["revote"], bool):
+        raise ValueError(f"revote must be true or false, not {data['revote']!r}")
+    # Keys shared by every format (how casting behaves), not part of the ballot's shape.
+    params = {k: v for k, v in data.items() if k not in ("format", *COMMON_KEYS)}
     allowed = [f.name for f in fields(cls)]
     unknown = sorted(str(k) for k in params if k not in allowed)
     if unknown:
@@ -423,6 +441,59 @@ def validate_ballot(config: BallotConfig, projects: Mapping[str, int], raw: obje
 def to_tally_ballot(valid: ValidBallot) -> Ballot:
     """The tally's view of a checked ballot (weight 1)."""
     return Ballot(projects=valid.projects, points=valid.points)
+
+
+# ------------------------------------------------------------------------------- form ballots
+_MAX_FORM_VALUE = 40
+
+
+@dataclass(frozen=True, slots=True)
+class FormBallot:
+    """A ballot as a web form posts it, read before its format is known.
+
+    ``ticked`` holds the ``project`` boxes (approval, knapsack); ``fields`` the non-empty
+    ``points-<id>`` (cumulative, score) and ``rank-<id>`` (ranked) fields. ``raw`` turns it into
+    what ``validate_ballot`` reads for a given configuration.
+    """
+
+    ticked: tuple[str, ...] = ()
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_items(cls, items: Iterable[tuple[str, object]]) -> FormBallot:
+        ticked: list[str] = []
+        values: dict[str, str] = {}
+        for name, value in items:
+            if not isinstance(value, str):
+                continue
+            if name == "project":
+                ticked.append(value[:_MAX_FORM_VALUE])
+            elif name.startswith(("points-", "rank-")) and value.strip():
+                values[name[:_MAX_FORM_VALUE]] = value.strip()[:_MAX_FORM_VALUE]
+        return cls(tuple(ticked), values)
+
+    def raw(self, config: BallotConfig, project_ids: Iterable[str]) -> object:
+        """Approval, knapsack: the ticked ids. Cumulative, score: ``{id: points}``. Ranked: the
+        ids ordered by their rank numbers (whole numbers from 1, each used once)."""
+        if isinstance(config, (ApprovalConfig, KnapsackConfig)):
+            return list(self.ticked)
+        if isinstance(config, (CumulativeConfig, ScoreConfig)):
+            return {
+                pid: self.fields[f"points-{pid}"]
+                for pid in project_ids
+                if f"points-{pid}" in self.fields
+            }
+        ranks: dict[int, str] = {}
+        for pid in project_ids:
+            text = self.fields.get(f"rank-{pid}")
+            if text is None:
+                continue
+            if not text.isdigit() or int(text) < 1:
+                raise InvalidBallot("not-integer", "Ranks must be whole numbers from 1.")
+            if int(text) in ranks:
+                raise InvalidBallot("duplicate", f"Give rank {int(text)} to one project only.")
+            ranks[int(text)] = pid
+        return [ranks[r] for r in sorted(ranks)]
 
 
 # ------------------------------------------------------------------------------------- summary

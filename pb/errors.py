@@ -88,8 +88,21 @@ class AlreadyVoted(DomainError):
 
 
 class InvalidBallot(DomainError):
+    """A ballot that breaks its format's rules: ``InvalidBallot(code, message)``.
+
+    ``code`` names the rule broken (``too-many``, ``over-budget``…, see ``ballots.formats``);
+    ``InvalidBallot(message)`` alone uses the code ``invalid``.
+    """
+
     status_code = 422
     title = "Invalid ballot"
+
+    def __init__(
+        self, code_or_message: str, message: str | None = None, *, field: str | None = None
+    ) -> None:
+        code, text = ("invalid", code_or_message) if message is None else (code_or_message, message)
+        super().__init__(text, field=field)
+        self.code = code
 
 
 class Throttled(DomainError):

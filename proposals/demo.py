@@ -482,4 +482,9 @@ async def _edition_2025(session: AsyncSession, settings: Settings, people: dict[
 
     if process.rule_id in RULES:
         await processes.advance_phase(admin, process.id, Phase.VOTING)
+        # Demo residents are on the roll and verified, so they can vote at once.
+        from ballots.demo import seed_voters
+
+        voters = [people[k] for k in ("resident", "amara", "jonas", "lucia", "mei") if k in people]
+        await seed_voters(session, settings, admin, process.id, voters)
     return len(ids)

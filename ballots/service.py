@@ -1,0 +1,581 @@
+"""Casting ballots online and entering paper ballots; turnout once voting has closed.
+
+One ballot per (process, district, voter pseudonym) is enforced by the database's unique
+constraint, and the write is a single ``INSERT … ON CONFLICT`` statement, so concurrent casts by
+one voter cannot both insert: with re-voting allowed (ballot config ``"revote": true``, the
+default) the last one replaces the ballot, otherwise the first wins and the others get
+``AlreadyVoted``. A paper ballot is never replaced, and a paper ballot cannot be entered for a
+resident who already voted online (their pseudonyms are the same).
+
+Each cast appends an audit entry that names the process, district and channel but neither the
+voter nor the ballot's content.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ballots import formats
+from ballots.models import Ballot
+from ballots.verification import (
+    RIGHT_COLUMNS,
+    pseudonym,
+    receipt_hash,
+    receipt_pair,
+    right_from_row,
+    roll_entry_by_reference,
+    voter_right,
+    with_right,
+)
+from pb import audit
+from pb.accounts import AccountService, Role, User
+from pb.errors import AlreadyVoted, Conflict, Forbidden, NotEligible, NotFound
+from pb.models import utcnow
+from pb.processes import District, Phase, Process, ProcessKind, WrongPhase, voting_phase
+from pb.settings import Settings
+from proposals.models import Proposal
+from proposals.service import ProposalService
+
+__all__ = [
+    "BallotForm",
+    "BallotSpec",
+    "CastResult",
+    "PreparedCast",
+    "Turnout",
+    "ballot_content",
+    "ballot_form",
+    "ballot_spec",
+    "cast_ballot",
+    "cast_audit_entry",
+    "cast_ballot_by_slug",
+    "cast_paper_ballot",
+    "has_voted",
+    "prepare_cast",
+    "receipt_recorded",
+    "revote_allowed",
+    "turnout",
+    "write_cast",
+]
+
+
+@dataclass(frozen=True)
+class CastResult:
+    """What the voter is told: the receipt code (shown once), the district and the channel."""
+
+    receipt: str
+    district_id: int
+    channel: str
+    district_name: str = ""
+
+
+@dataclass(frozen=True)
+class BallotForm:
+    """Everything a ballot page (or a paper-ballot form) needs for one district."""
+
+    process: Process
+    district: District
+    config: formats.BallotConfig
+    projects: list[Proposal]
+
+    @property
+    def costs(self) -> dict[str, int]:
+        return {str(p.id): int(p.official_cost or 0) for p in self.projects}
+
+
+def revote_allowed(process: Process) -> bool:
+    return bool(process.ballot_config_dict.get("revote", True))
+
+
+def district_config(process: Process, district: District) -> formats.BallotConfig:
+    """The frozen ballot configuration for one district (knapsack: the district's budget)."""
+    return _config_for(process.ballot_config_dict, district.budget)
+
+
+def _config_for(config: dict[str, Any], budget: int) -> formats.BallotConfig:
+    data = {k: v for k, v in config.items() if k != "revote"}
+    if data.get("format") == "knapsack" and "budget" not in data:
+        data["budget"] = budget
+    try:
+        return formats.config_from_dict(data)
+    except (ValueError, TypeError) as exc:
+        raise Conflict(f"The ballot of this process is misconfigured: {exc}.") from None
+
+
+async def ballot_form(
+    session: AsyncSession, settings: Settings, process_id: int, district_id: int
+) -> BallotForm:
+    process = await session.get(Process, process_id)
+    if process is None:
+        raise NotFound("No such process.")
+    district = await session.get(District, district_id)
+    if district is None or district.process_id != process_id:
+        raise NotFound("No such district in this process.")
+    projects = await ProposalService(session, settings, None).ballot_projects(
+        process_id, district_id
+    )
+    return BallotForm(process, district, district_config(process, district), projects)
+
+
+@dataclass(frozen=True)
+class BallotSpec:
+    """What casting needs about one district's ballot, from one query plus a short-lived cache."""
+
+    process_id: int
+    slug: str
+    kind: str
+    phase: str
+    revote: bool
+    district_id: int
+    district_name: str
+    config: formats.BallotConfig
+    costs: Mapping[str, int]
+
+
+# The projects and costs of a ballot, per (process, district, frozen configuration hash). The
+# configuration is frozen when voting opens; projects are re-read at least every few seconds.
+_PROJECTS_TTL = 5.0
+_projects_cache: dict[tuple[str, int, int, str, str], tuple[float, dict[str, int]]] = {}
+
+
+async def _ballot_costs(
+    session: AsyncSession, key: tuple[str, int, int, str, str], frozen: bool
+) -> dict[str, int]:
+    now = time.monotonic()
+    hit = _projects_cache.get(key)
+    if frozen and hit is not None and now - hit[0] < _PROJECTS_TTL:
+        return hit[1]
+    projects = await ProposalService(session, Settings(), None).ballot_projects(key[1], key[2])
+    costs = {str(p.id): int(p.official_cost or 0) for p in projects}
+    if len(_projects_cache) > 256:
+        _projects_cache.clear()
+    _projects_cache[key] = (now, costs)
+    return costs
+
+
+async def ballot_spec(
+    session: AsyncSession,
+    district_id: int,
+    *,
+    process_id: int | None = None,
+    slug: str | None = None,
+) -> BallotSpec:
+    """The ballot of ``district_id`` in the process with this id (or slug); ``NotFound`` if none."""
+    spec, _ = await _spec_and_right(session, district_id, process_id, slug, None)
+    return spec
+
+
+async def _spec_and_right(
+    session: AsyncSession,
+    district_id: int,
+    process_id: int | None,
+    slug: str | None,
+    user_id: int | None,
+) -> tuple[BallotSpec, Sequence[Any] | None]:
+    """One query for the ballot and, with ``user_id``, the voter's verification."""
+    where = Process.id == process_id if process_id is not None else Process.slug == slug
+    columns: list[Any] = [
+        Process.id,
+        Process.slug,
+        Process.kind,
+        Process.phase,
+        Process.ballot_config,
+        Process.frozen_hash,
+        Process.created_at,
+        District.name,
+        District.budget,
+    ]
+    query: Any
+    if user_id is not None:
+        query = select(*columns, *RIGHT_COLUMNS)
+        query = with_right(query.select_from(Process), Process.id, user_id)
+    else:
+        query = select(*columns).select_from(Process)
+    query = query.join(District, col(District.process_id) == Process.id).where(
+        where, District.id == district_id
+    )
+    row = (await session.exec(query)).first()
+    if row is None:
+        raise NotFound("No such ballot in this process.")
+    pid, pslug, kind, phase, config_text, frozen, created, name, budget = row[:9]
+    if kind != ProcessKind.BUDGETING:
+        raise Conflict("This process is a consultation: it has questions, not ballots.")
+    data = json.loads(config_text or "{}")
+    # The ballot's projects are cached for a few seconds, per database and process edition.
+    bind = session.get_bind()
+    key = (str(bind.engine.url), pid, district_id, frozen or "", str(created))
+    spec = BallotSpec(
+        process_id=pid,
+        slug=pslug,
+        kind=kind,
+        phase=phase,
+        revote=bool(data.get("revote", True)),
+        district_id=district_id,
+        district_name=name,
+        config=_config_for(data, budget),
+        costs=await _ballot_costs(session, key, bool(frozen)),
+    )
+    return spec, (row[9:] if user_id is not None else None)
+
+
+def ballot_content(valid: formats.ValidBallot) -> str:
+    """Canonical JSON of a checked ballot: what is stored and published."""
+    body: dict[str, Any] = {"format": valid.format, "projects": list(valid.projects)}
+    if valid.points:
+        body["points"] = list(valid.points)
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def _check_open(process: Process | BallotSpec) -> None:
+    if process.kind != ProcessKind.BUDGETING:
+        raise Conflict("This process is a consultation: it has questions, not ballots.")
+    if Phase(process.phase) is not voting_phase(process.kind):
+        raise WrongPhase(f"Voting is not open: the process is in the {process.phase} phase.")
+
+
+def _validate(form: BallotForm | BallotSpec, raw_ballot: object) -> formats.ValidBallot:
+    return formats.validate_ballot(form.config, form.costs, raw_ballot)
+
+
+def _insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def _write(
+    session: AsyncSession,
+    *,
+    process_id: int,
+    district_id: int,
+    voter: str,
+    channel: str,
+    content: str,
+    replace: bool,
+) -> str | None:
+    """Insert (or replace an online ballot); the receipt, or None if a ballot already stands."""
+    dialect = session.get_bind().dialect.name
+    receipt, digest = receipt_pair()
+    now = utcnow()
+    stmt = _insert(dialect)(Ballot).values(
+        process_id=process_id,
+        district_id=district_id,
+        voter_pseudonym=voter,
+        channel=channel,
+        content=content,
+        receipt_hash=digest,
+        cast_at=now,
+    )
+    keys = ["process_id", "district_id", "voter_pseudonym"]
+    if replace:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={"content": content, "receipt_hash": digest, "cast_at": now},
+            where=sa.text("ballot.channel = 'online'"),
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    try:
+        row = (await session.exec(stmt.returning(Ballot.id))).first()  # type: ignore[call-overload]
+    except IntegrityError:
+        # Only the receipt hash can clash here (80 random bits): the transaction is lost,
+        # nothing was stored, and the voter is asked to try again.
+        raise Conflict("The ballot could not be stored; please try again.") from None
+    return receipt if row is not None else None
+
+
+async def cast_ballot(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    process_id: int,
+    district_id: int,
+    user_id: int,
+    raw_ballot: object,
+) -> CastResult:
+    """Validate and store a verified resident's ballot for one district, in one transaction.
+
+    Raises ``WrongPhase`` outside the voting phase, ``NotEligible`` for an unverified, under-age
+    or wrong-district resident, ``InvalidBallot`` with the format's message, and
+    ``AlreadyVoted`` when a ballot stands that may not be replaced. ``raw_ballot`` is what
+    ``formats.validate_ballot`` reads, or a ``formats.FormBallot`` as posted by the ballot page.
+    The ballot, the phase and the voter's right come from one query; the write is one statement.
+    """
+    return await _cast(session, settings, district_id, process_id, None, user_id, raw_ballot)
+
+
+async def cast_ballot_by_slug(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    slug: str,
+    district_id: int,
+    user_id: int,
+    raw_ballot: object,
+) -> CastResult:
+    """``cast_ballot`` for the process with this slug (what the ballot page's address names)."""
+    return await _cast(session, settings, district_id, None, slug, user_id, raw_ballot)
+
+
+@dataclass(frozen=True)
+class PreparedCast:
+    """A checked online ballot, ready to store: who (pseudonym only), where, and what."""
+
+    process_id: int
+    district_id: int
+    district_name: str
+    voter: str
+    content: str
+    replace: bool
+
+
+async def prepare_cast(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    district_id: int,
+    user_id: int,
+    raw_ballot: object,
+    process_id: int | None = None,
+    slug: str | None = None,
+) -> PreparedCast:
+    """Every check ``cast_ballot`` makes, without writing: phase, eligibility, the ballot itself.
+
+    One query (ballot, phase and the voter's right). Pass ``process_id`` or ``slug``. Raises as
+    ``cast_ballot`` does, except ``AlreadyVoted``, which only storing can tell.
+    """
+    spec, right_row = await _spec_and_right(session, district_id, process_id, slug, user_id)
+    _check_open(spec)
+    assert right_row is not None
+    right = right_from_row(settings, spec.process_id, right_row)
+    if district_id not in right.districts:
+        raise NotEligible(f"You are not registered to vote in {spec.district_name}.")
+    if isinstance(raw_ballot, formats.FormBallot):
+        raw_ballot = raw_ballot.raw(spec.config, spec.costs)
+    valid = formats.validate_ballot(spec.config, spec.costs, raw_ballot)
+    return PreparedCast(
+        process_id=spec.process_id,
+        district_id=district_id,
+        district_name=spec.district_name,
+        voter=right.pseudonym,
+        content=ballot_content(valid),
+        replace=spec.revote,
+    )
+
+
+def cast_audit_entry(prepared: PreparedCast) -> audit.PendingEntry:
+    """The audit entry of an online cast: process, district and channel; no voter, no content."""
+    return audit.PendingEntry(
+        "ballot.cast",
+        subject=f"process:{prepared.process_id}",
+        data={"district_id": prepared.district_id, "channel": "online"},
+    )
+
+
+async def write_cast(session: AsyncSession, prepared: PreparedCast) -> CastResult:
+    """Store a prepared online ballot (one ``INSERT … ON CONFLICT``), without its audit entry.
+
+    The caller appends ``cast_audit_entry(prepared)`` in the same transaction. Raises
+    ``AlreadyVoted`` when a ballot stands that may not be replaced.
+    """
+    receipt = await _write(
+        session,
+        process_id=prepared.process_id,
+        district_id=prepared.district_id,
+        voter=prepared.voter,
+        channel="online",
+        content=prepared.content,
+        replace=prepared.replace,
+    )
+    if receipt is None:
+        raise AlreadyVoted(
+            await _already_voted_message(
+                session, prepared.process_id, prepared.district_id, prepared.voter
+            )
+        )
+    return CastResult(receipt, prepared.district_id, "online", prepared.district_name)
+
+
+async def _cast(
+    session: AsyncSession,
+    settings: Settings,
+    district_id: int,
+    process_id: int | None,
+    slug: str | None,
+    user_id: int,
+    raw_ballot: object,
+) -> CastResult:
+    prepared = await prepare_cast(
+        session,
+        settings,
+        district_id=district_id,
+        user_id=user_id,
+        raw_ballot=raw_ballot,
+        process_id=process_id,
+        slug=slug,
+    )
+    result = await write_cast(session, prepared)
+    # Last: the audit chain stays locked from here until the transaction ends.
+    await audit.append_many(session, [cast_audit_entry(prepared)])
+    return result
+
+
+async def _already_voted_message(
+    session: AsyncSession, process_id: int, district_id: int, voter: str
+) -> str:
+    channel = (
+        await session.exec(
+            select(Ballot.channel).where(
+                Ballot.process_id == process_id,
+                Ballot.district_id == district_id,
+                Ballot.voter_pseudonym == voter,
+            )
+        )
+    ).first()
+    if channel == "paper":
+        return "A paper ballot has already been recorded for you in this district; it cannot be replaced."
+    return "You have already voted in this district, and this process does not allow changing a ballot."
+
+
+async def has_voted(
+    session: AsyncSession, settings: Settings, process_id: int, user_id: int
+) -> set[int]:
+    """The districts in which this verified resident has a ballot (for their own pages only)."""
+    try:
+        right = await voter_right(session, settings, process_id, user_id)
+    except NotEligible:
+        return set()
+    result = await session.exec(
+        select(Ballot.district_id).where(
+            Ballot.process_id == process_id, Ballot.voter_pseudonym == right.pseudonym
+        )
+    )
+    return {int(d) for d in result.all()}
+
+
+async def _require_role(
+    session: AsyncSession, settings: Settings, actor: User, *roles: Role
+) -> None:
+    held = await AccountService(session, settings).roles_of(actor.id) if actor.id else set()
+    if not actor.is_active or not held.intersection(roles):
+        raise Forbidden("Only council officials can do this.")
+
+
+async def cast_paper_ballot(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    actor: User,
+    process_id: int,
+    district_id: int,
+    reference: str,
+    raw_ballot: object,
+) -> CastResult:
+    """An official enters a paper ballot for the roll entry with ``reference``.
+
+    Same checks as online; the roll entry is marked as having voted by the ballot itself (same
+    pseudonym as an online vote), so a resident counts once whichever channel came first.
+    """
+    await _require_role(session, settings, actor, Role.OFFICIAL, Role.ADMIN)
+    form = await ballot_form(session, settings, process_id, district_id)
+    _check_open(form.process)
+    entry = await roll_entry_by_reference(session, settings, process_id, reference)
+    if entry is None:
+        raise NotEligible(
+            "No entry on the residents roll has this reference number.", field="reference"
+        )
+    if district_id not in entry.district_ids:
+        raise NotEligible(
+            f"This resident is not registered to vote in {form.district.name}.", field="district_id"
+        )
+    if isinstance(raw_ballot, formats.FormBallot):
+        raw_ballot = raw_ballot.raw(form.config, form.costs)
+    valid = _validate(form, raw_ballot)
+    voter = pseudonym(settings, process_id, f"roll:{entry.id}")
+    receipt = await _write(
+        session,
+        process_id=process_id,
+        district_id=district_id,
+        voter=voter,
+        channel="paper",
+        content=ballot_content(valid),
+        replace=False,
+    )
+    if receipt is None:
+        raise AlreadyVoted("This resident has already voted in this district (online or on paper).")
+    await audit.append(
+        session,
+        "ballot.paper_entered",
+        actor_id=actor.id,
+        subject=f"process:{process_id}",
+        data={"district_id": district_id, "channel": "paper"},
+    )
+    return CastResult(receipt, district_id, "paper", form.district.name)
+
+
+async def receipt_recorded(session: AsyncSession, process_id: int, receipt: str) -> bool:
+    """Whether a ballot with this receipt is in the process's ballot store (content not shown)."""
+    result = await session.exec(
+        select(Ballot.id).where(
+            Ballot.process_id == process_id, Ballot.receipt_hash == receipt_hash(receipt)
+        )
+    )
+    return result.first() is not None
+
+
+@dataclass(frozen=True)
+class Turnout:
+    """Ballots per district and channel; each voter counts once (one row per pseudonym)."""
+
+    rows: list[tuple[District, int, int]]  # district, online, paper
+
+    @property
+    def online(self) -> int:
+        return sum(r[1] for r in self.rows)
+
+    @property
+    def paper(self) -> int:
+        return sum(r[2] for r in self.rows)
+
+    @property
+    def total(self) -> int:
+        return self.online + self.paper
+
+
+async def turnout(
+    session: AsyncSession, settings: Settings, actor: User, process_id: int
+) -> Turnout:
+    """Turnout per district and channel, for officials, only once voting has closed."""
+    await _require_role(session, settings, actor, Role.OFFICIAL, Role.ADMIN)
+    process = await session.get(Process, process_id)
+    if process is None:
+        raise NotFound("No such process.")
+    if Phase(process.phase) not in (Phase.CLOSED, Phase.CERTIFIED):
+        raise WrongPhase("Turnout is shown only after voting has closed: no running counts.")
+    districts = list(
+        (
+            await session.exec(
+                select(District).where(District.process_id == process_id).order_by(District.id)
+            )
+        ).all()
+    )
+    counts = {
+        (int(d), str(c)): int(n)
+        for d, c, n in (
+            await session.exec(
+                select(Ballot.district_id, Ballot.channel, func.count())
+                .where(Ballot.process_id == process_id)
+                .group_by(Ballot.district_id, Ballot.channel)
+            )
+        ).all()
+    }
+    return Turnout(
+        [(d, counts.get((d.id, "online"), 0), counts.get((d.id, "paper"), 0)) for d in districts]  # type: ignore[arg-type]
+    )
