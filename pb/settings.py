@@ -48,6 +48,7 @@ ENV_VARS: dict[str, str] = {
     "smtp_url": "PB_SMTP_URL",
     "mail_from": "PB_MAIL_FROM",
     "lang": "PB_LANG",
+    "signing_key": "PB_SIGNING_KEY",
 }
 
 # Inclusive bounds for integer settings.
@@ -83,6 +84,9 @@ class Settings:
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "pb@localhost"
     lang: str = "en"
+    # Ed25519 seed (64 hex digits) that signs certified result packages; when unset, the key is
+    # derived from ``secret_key`` (see ``results.signing``), so it changes if the secret does.
+    signing_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.env not in ENVIRONMENTS:
@@ -108,6 +112,8 @@ class Settings:
             raise ConfigError(f"PB_MAIL_FROM must be an e-mail address (got {self.mail_from!r})")
         if not _LANG.match(self.lang):
             raise ConfigError(f"PB_LANG must be a language code such as 'en' (got {self.lang!r})")
+        if self.signing_key is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", self.signing_key):
+            raise ConfigError("PB_SIGNING_KEY must be 64 hexadecimal digits (an Ed25519 seed)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
