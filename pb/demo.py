@@ -88,4 +88,12 @@ async def _seed_city(session: AsyncSession, settings: Settings) -> str:
         user = await accounts.get_by_email(demo.email)
         assert user is not None  # created just before
         users[demo.role.value] = user
-    return await seed_city(session, settings, users)
+    city = await seed_city(session, settings, users)
+    from consultations.demo import seed_consultations
+    from proposals.demo import DEMO_RESIDENTS
+
+    for email, _ in DEMO_RESIDENTS:
+        resident = await accounts.get_by_email(email)
+        if resident is not None:
+            users[email.split("@", 1)[0]] = resident
+    return f"{city}; {await seed_consultations(session, settings, users)}"
