@@ -27,6 +27,7 @@ from pb import audit
 from pb.accounts import AccountService, Role, User
 from pb.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from pb.models import IdMixin, TimestampMixin, TZDateTime, utcnow
+from pb.phase_guards import check_phase_change
 from pb.settings import Settings
 
 __all__ = [
@@ -847,6 +848,7 @@ class ProcessService:
                 f"The process is in the {current} phase; it can only move to {expected}, "
                 f"not {target}."
             )
+        await check_phase_change(self.session, process, target)
         values: dict[str, Any] = {"phase": str(target), "updated_at": utcnow()}
         digest = None
         if target is voting_phase(process.kind):

@@ -1,8 +1,9 @@
 """Who is making the request: the signed-in user and their roles, plus role guards.
 
 The session holds only the user id and a fingerprint of the password hash; the user and their
-roles are loaded from the database on every request that needs them, so a role taken away or a
-password changed elsewhere takes effect at once (changing the password ends every other session).
+roles are loaded from the database (one query, in the request's transaction) on every request that
+needs them, so a role taken away or a password changed elsewhere takes effect at once (changing
+the password ends every other session).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any
 from litestar.connection import ASGIConnection, Request
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from pb.accounts import AccountService, Role, User
-from pb.errors import Forbidden, NotAuthenticated, NotFound
+from pb.accounts import Role, User, UserRole
+from pb.errors import Forbidden, NotAuthenticated
 from pb.settings import Settings
 from web.db import request_session
 from web.session import USER_KEY, rotate_session
@@ -102,12 +104,22 @@ async def load_viewer(connection: ASGIConnection) -> Viewer:
     return viewer
 
 
+_KNOWN_ROLES = frozenset(r.value for r in Role)
+
+
 async def _load(session: AsyncSession, connection: ASGIConnection, user_id: int) -> Viewer:
-    accounts = AccountService(session, _settings(connection))
-    try:
-        user = await accounts.get(user_id)
-    except NotFound:
+    # One query for the user and their roles (one row per role; a user without roles gives one
+    # row with a NULL role). The User row lands in the session's identity map, so the
+    # ``current_user`` dependency finds it there without another query.
+    result = await session.exec(
+        select(User, UserRole.role)
+        .outerjoin(UserRole, col(UserRole.user_id) == User.id)
+        .where(User.id == user_id)
+    )
+    rows = result.all()
+    if not rows:
         return ANONYMOUS
+    user = rows[0][0]
     fingerprint = connection.scope["session"].get(_FINGERPRINT_KEY)
     if not user.is_active or fingerprint != _fingerprint(user):
         return ANONYMOUS
@@ -115,7 +127,7 @@ async def _load(session: AsyncSession, connection: ASGIConnection, user_id: int)
         user_id=user_id,
         display_name=user.display_name,
         email=user.email,
-        roles=frozenset(await accounts.roles_of(user_id)),
+        roles=frozenset(Role(r) for _, r in rows if r in _KNOWN_ROLES),
     )
 
 

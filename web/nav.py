@@ -26,6 +26,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Home", "/"),
     NavItem("Processes", "/processes"),
     NavItem("Results", "/results"),
+    NavItem("Vote", "/vote", Role.RESIDENT),
     NavItem("Inbox", "/inbox", Role.RESIDENT),
     NavItem("My account", "/account", Role.RESIDENT),
     NavItem("Moderation", "/moderation", Role.MODERATOR),

@@ -2,10 +2,12 @@
 
 Session data lives in the database (``pb.sessions.DatabaseStore``), so every worker sees the same
 sessions; the browser only holds a random token in an HttpOnly, SameSite=Lax cookie (Secure behind
-TLS or in production). The backend differs from Litestar's stock server-side backend in four
+TLS or in production). The backend differs from Litestar's stock server-side backend in five
 ways, all to keep per-request work small and sessions safe:
 
 - a visitor with nothing in the session gets no cookie and no database row;
+- the session is read on the request's own database session (``web.db.request_session``), in the
+  same transaction as everything else the request reads;
 - unchanged data is not written back on every request, only when it changes or when the expiry
   needs pushing forward (sliding expiry, renewed at most every ``renew_after`` seconds);
 - ``rotate_session`` gives the session a new token (after signing in or out), so a token planted
@@ -30,6 +32,9 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionConfig,
 )
 from litestar.types import Empty, Message, ScopeSession
+
+from pb.sessions import DatabaseStore
+from web.db import request_session
 
 __all__ = [
     "FLASH_KEY",
@@ -74,7 +79,18 @@ class SessionBackend(ServerSideSessionBackend):
         if not session_id or session_id == "null":
             return {}
         store = self.config.get_store_from_app(connection.scope["app"])
-        raw = await self.get(session_id, store=store)
+        if isinstance(store, DatabaseStore):
+            # On the request's own database session: the session, the user and their roles
+            # are read in the request's one transaction.
+            db_session = request_session(connection)
+            try:
+                raw = await store.read(db_session, session_id)
+            except BaseException:
+                # Outside DatabaseSessionMiddleware's reach: close the session here.
+                await db_session.close()
+                raise
+        else:
+            raw = await self.get(session_id, store=store)
         if raw is None:
             _state(connection)[_EXPIRED_STATE] = True
             return {}

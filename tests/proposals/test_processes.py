@@ -168,6 +168,12 @@ async def test_entering_voting_freezes_and_hashes(
         await service.add_category(admin, process.id, {"name": "Culture"})
     assert await service.verify_frozen(process.id)
 
+    # Closing is a plain phase change; "certified" needs the signed package (results.guards).
+    await service.advance_phase(admin, process.id, Phase.CLOSED)
+    with pytest.raises(WrongPhase, match="certified from its results page"):
+        await service.advance_phase(admin, process.id, Phase.CERTIFIED)
+    assert (await service.get(process.id)).phase == Phase.CLOSED
+
 
 def _config(process: Process, **changes: Any) -> dict[str, Any]:
     data = {
@@ -259,8 +265,21 @@ async def test_consultation_phases(db_session: Any, settings: Any, city: City) -
     await service.add_district(admin, consultation.id, {"name": "Whole city", "budget": 0})
     with pytest.raises(WrongPhase):
         await service.advance_phase(admin, consultation.id, Phase.SUBMISSION)
+    # A consultation without questions cannot open (guard from consultations.guards).
+    with pytest.raises(WrongPhase, match="at least one question"):
+        await service.advance_phase(admin, consultation.id, Phase.OPEN)
+    from consultations.service import ConsultationService
+
+    await ConsultationService(db_session, settings).add_question(
+        admin, consultation.id, {"kind": "yes_no", "prompt": "Should the park open later?"}
+    )
     opened = await service.advance_phase(admin, consultation.id, Phase.OPEN)
     assert opened.phase == Phase.OPEN and opened.frozen_hash
+    await service.advance_phase(admin, consultation.id, Phase.CLOSED)
+    # "certified" is reached only through certification, which stores the signed package first.
+    with pytest.raises(WrongPhase, match="certified from its results page"):
+        await service.advance_phase(admin, consultation.id, Phase.CERTIFIED)
+    assert (await service.get(consultation.id)).phase == Phase.CLOSED
     count = (
         await db_session.exec(
             select(func.count())
@@ -268,4 +287,4 @@ async def test_consultation_phases(db_session: Any, settings: Any, city: City) -
             .where(PhaseChange.process_id == consultation.id)
         )
     ).one()
-    assert count == 1
+    assert count == 2

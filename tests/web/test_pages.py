@@ -12,7 +12,7 @@ from web.nav import NAV, nav_items
 def test_nav_items_follow_roles_and_existing_routes() -> None:
     assert [i.label for i in nav_items(set())] == ["Home", "Processes", "Results"]
     labels = [i.label for i in nav_items({Role.RESIDENT, Role.ADMIN})]
-    assert labels == ["Home", "Processes", "Results", "Inbox", "My account", "Admin"]
+    assert labels == ["Home", "Processes", "Results", "Vote", "Inbox", "My account", "Admin"]
     served = {"/", "/account", "/admin/users"}
     assert [i.path for i in nav_items({Role.RESIDENT}, served)] == ["/", "/account"]
     everyone = set(Role)

@@ -3,12 +3,25 @@
 from web.controllers.admin import AdminController
 from web.controllers.api import ApiController
 from web.controllers.auth import AccountController, AuthController
+from web.controllers.consultations import (
+    ConsultationAdminController,
+    ConsultationController,
+    ConsultationModerationController,
+)
 from web.controllers.costing import CostingController
 from web.controllers.health import healthz
 from web.controllers.home import home
 from web.controllers.moderation import ModerationController
+from web.controllers.paper import PaperBallotController
 from web.controllers.processes import ProcessAdminController, ProcessController
 from web.controllers.proposals import InboxController, ProposalController
+from web.controllers.results import (
+    ResultsAdminController,
+    ResultsApiController,
+    ResultsController,
+)
+from web.controllers.roll import RollController
+from web.controllers.voting import ReceiptCheckController, VotingController
 
 route_handlers = [
     home,
@@ -23,6 +36,16 @@ route_handlers = [
     ModerationController,
     CostingController,
     ApiController,
+    VotingController,
+    ReceiptCheckController,
+    RollController,
+    PaperBallotController,
+    ResultsController,
+    ResultsAdminController,
+    ResultsApiController,
+    ConsultationController,
+    ConsultationAdminController,
+    ConsultationModerationController,
 ]
 
 __all__ = [
@@ -30,12 +53,22 @@ __all__ = [
     "AdminController",
     "ApiController",
     "AuthController",
+    "ConsultationAdminController",
+    "ConsultationController",
+    "ConsultationModerationController",
     "CostingController",
     "InboxController",
     "ModerationController",
+    "PaperBallotController",
     "ProcessAdminController",
     "ProcessController",
     "ProposalController",
+    "ReceiptCheckController",
+    "ResultsAdminController",
+    "ResultsApiController",
+    "ResultsController",
+    "RollController",
+    "VotingController",
     "healthz",
     "home",
     "route_handlers",

@@ -164,6 +164,7 @@ class ProcessController(Controller):
             phase_labels=PHASE_LABELS,
             money=lambda v: format_money(v, process.currency),
             is_admin=viewer.has(Role.ADMIN),
+            official_role=Role.OFFICIAL,
             can_propose=process.kind == "budgeting" and process.phase == Phase.SUBMISSION,
         )
 
