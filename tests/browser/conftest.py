@@ -2,7 +2,7 @@
 
 Chromium is Debian's (``/usr/bin/chromium``), driven through the Playwright Python package;
 the tests skip with the reason when either is missing. Every test here carries the ``browser``
-marker.
+marker. A module that needs its own data starts its own server with ``running_server``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -45,6 +47,10 @@ ADMIN_PASSWORD = "admin browser password 1"
 RESIDENT_EMAIL = "rita@example.org"
 RESIDENT_PASSWORD = "resident browser password 1"
 AXE_VERSION = "4"
+DEFAULT_APP = ("web.asgi:app",)
+TIMEOUT_MS = 10_000
+
+T = TypeVar("T")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,43 +69,75 @@ def _missing_browser() -> str | None:
     return None
 
 
+def _skip_unless_runnable() -> None:
+    reason = _missing_browser()
+    if reason:
+        pytest.skip(reason)
+    if not (ROOT / "web" / "static" / "vendor" / "htmx.min.js").exists():
+        pytest.skip("htmx is not vendored yet (run scripts/vendor-htmx)")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-async def _seed(settings: Settings) -> None:
+async def with_session(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``fn(session)`` in one committed transaction on a fresh engine."""
     engine = create_engine(settings)
     try:
         async with session_scope(make_session_factory(engine)) as session:
-            accounts = AccountService(session, settings)
-            await accounts.create_user(
-                ADMIN_EMAIL, ADMIN_PASSWORD, [Role.ADMIN], display_name="Ada Admin"
-            )
-            await accounts.create_user(
-                RESIDENT_EMAIL, RESIDENT_PASSWORD, display_name="Rita Resident"
-            )
+            return await fn(session)
     finally:
         await engine.dispose()
+
+
+def in_thread(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    """``with_session`` on its own loop: Playwright's sync API holds this thread's loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, with_session(settings, fn)).result()
 
 
 @dataclass(frozen=True)
 class LiveServer:
     url: str
     log: Path
+    settings: Settings
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    reason = _missing_browser()
-    if reason:
-        pytest.skip(reason)
-    if not (ROOT / "web" / "static" / "vendor" / "htmx.min.js").exists():
-        pytest.skip("htmx is not vendored yet (run scripts/vendor-htmx)")
+# A module's own server and what its seed function returned.
+SeededServer = tuple[LiveServer, dict[str, Any]]
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail("server did not start:\n" + log_path.read_text(errors="replace"))
+        time.sleep(0.1)
+
+
+@contextmanager
+def running_server(
+    directory: Path,
+    seed: Callable[[Any, Settings], Awaitable[T]],
+    app: Sequence[str] = DEFAULT_APP,
+) -> Iterator[tuple[LiveServer, T]]:
+    """Migrate a fresh SQLite database in ``directory``, seed it, serve ``app`` with uvicorn.
+
+    Yields the server and what ``seed(session, settings)`` returned; ``app`` is uvicorn's
+    application argument(s), e.g. ``("--factory", "module:function")``.
+    """
+    _skip_unless_runnable()
     from pb import migrate
 
-    directory = tmp_path_factory.mktemp("live")
     env_values = {
         "PB_ENV": "test",
         "PB_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'pb.sqlite3'}",
@@ -109,24 +147,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "PB_MEDIA_DIR": str(directory / "media"),
     }
     settings = Settings.from_env(env_values)
-    migrate.upgrade(settings)
-    asyncio.run(_seed(settings))
+    migrate.upgrade(settings)  # runs Alembic off this thread if a browser holds its loop
+    seeded = in_thread(settings, lambda session: seed(session, settings))
 
     port = _free_port()
     log_path = directory / "server.log"
     env = {**os.environ, **env_values, "PYTHONPATH": str(ROOT)}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "web.asgi:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
+            [sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -134,18 +163,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("server did not start:\n" + log_path.read_text(errors="replace"))
-            time.sleep(0.1)
-        yield LiveServer(url, log_path)
+        _wait_until_healthy(url, process, log_path)
+        yield LiveServer(url, log_path, settings), seeded
     finally:
         process.terminate()
         try:
@@ -155,8 +174,22 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             process.wait()
 
 
+async def _seed(session: Any, settings: Settings) -> None:
+    accounts = AccountService(session, settings)
+    await accounts.create_user(ADMIN_EMAIL, ADMIN_PASSWORD, [Role.ADMIN], display_name="Ada Admin")
+    await accounts.create_user(RESIDENT_EMAIL, RESIDENT_PASSWORD, display_name="Rita Resident")
+
+
 @pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Any]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The shell's server: an administrator and a resident, nothing else."""
+    with running_server(tmp_path_factory.mktemp("live"), _seed) as (server, _):
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _skip_unless_runnable()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -168,14 +201,30 @@ def browser(live_server: LiveServer) -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    try:
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Opens a page in a fresh context (its own cookies); ``new_context`` options pass through.
+
+    Every context it opened is closed when the test ends.
+    """
+    contexts: list[Any] = []
+
+    def open_page(**context_options: Any) -> Any:
+        context = browser.new_context(**context_options)
+        contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
+        page.set_default_timeout(TIMEOUT_MS)
+        return page
+
+    try:
+        yield open_page
     finally:
-        context.close()
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Any]) -> Any:
+    return new_page()
 
 
 @pytest.fixture(scope="session")

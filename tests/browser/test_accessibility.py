@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from tests.browser.steps import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -26,31 +28,23 @@ def violations(page: Any, axe_source: str) -> list[str]:
 
 
 def test_pages_have_no_serious_violations(
-    browser: Any, live_server: LiveServer, axe_source: str
+    new_page: Callable[..., Any], live_server: LiveServer, axe_source: str
 ) -> None:
     # The page's CSP forbids injected scripts; the checker is let in for this context only.
-    context = browser.new_context(bypass_csp=True)
-    try:
-        page = context.new_page()
-        problems: dict[str, list[str]] = {}
-        for path in PUBLIC_PAGES:
-            page.goto(live_server.url + path)
-            problems[path] = violations(page, axe_source)
+    page = new_page(bypass_csp=True)
+    problems: dict[str, list[str]] = {}
+    for path in PUBLIC_PAGES:
+        page.goto(live_server.url + path)
+        problems[path] = violations(page, axe_source)
 
-        page.goto(live_server.url + "/login")
-        page.get_by_label("E-mail address").fill(ADMIN_EMAIL)
-        page.get_by_label("Password").fill(ADMIN_PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(live_server.url + "/")
-        for path in ADMIN_PAGES:
-            page.goto(live_server.url + path)
-            problems[path] = violations(page, axe_source)
+    sign_in(page, live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    for path in ADMIN_PAGES:
+        page.goto(live_server.url + path)
+        problems[path] = violations(page, axe_source)
 
-        # A form showing errors.
-        page.goto(live_server.url + "/account/password")
-        page.get_by_role("button", name="Change password").click()
-        page.locator(".error-summary").wait_for()
-        problems["/account/password (errors)"] = violations(page, axe_source)
-    finally:
-        context.close()
+    # A form showing errors.
+    page.goto(live_server.url + "/account/password")
+    page.get_by_role("button", name="Change password").click()
+    page.locator(".error-summary").wait_for()
+    problems["/account/password (errors)"] = violations(page, axe_source)
     assert {path: found for path, found in problems.items() if found} == {}

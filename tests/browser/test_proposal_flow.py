@@ -7,34 +7,19 @@ updates as the lines are typed. Between the steps an administrator moves the pro
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from litestar import Litestar
 
 from pb.accounts import AccountService, Role
-from pb.db import create_engine, make_session_factory, session_scope
 from pb.processes import Phase, ProcessService
 from pb.settings import Settings
 from proposals.models import Proposal
 from proposals.service import ProposalService
-from tests.browser.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    ROOT,
-    SECRET,
-    LiveServer,
-    _free_port,
-    _missing_browser,
-)
+from tests.browser.conftest import LiveServer, in_thread, running_server
+from tests.browser.steps import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -55,23 +40,6 @@ def proposal_app() -> Litestar:
     return register_proposal_pages(create_app(Settings.from_env()))
 
 
-def in_thread(settings: Settings, fn: Any) -> Any:
-    """Run ``fn(session)`` to completion on its own loop (Playwright's sync API holds this one)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, _with_session(settings, fn)).result()
-
-
-async def _with_session(settings: Settings, fn: Any) -> Any:
-    engine = create_engine(settings)
-    try:
-        async with session_scope(make_session_factory(engine)) as session:
-            return await fn(session)
-    finally:
-        await engine.dispose()
-
-
 async def _seed(session: Any, settings: Settings) -> None:
     accounts = AccountService(session, settings)
     users = {
@@ -87,100 +55,22 @@ async def _seed(session: Any, settings: Settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def flow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Settings]]:
-    reason = _missing_browser()
-    if reason:
-        pytest.skip(reason)
-    if not (ROOT / "web" / "static" / "vendor" / "htmx.min.js").exists():
-        pytest.skip("htmx is not vendored yet (run scripts/vendor-htmx)")
-    from pb import migrate
-
-    directory = tmp_path_factory.mktemp("flow")
-    env_values = {
-        "PB_ENV": "test",
-        "PB_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'pb.sqlite3'}",
-        "PB_SECRET_KEY": SECRET,
-        "PB_ARGON2_TIME_COST": "1",
-        "PB_ARGON2_MEMORY_COST": "64",
-        "PB_MEDIA_DIR": str(directory / "media"),
-    }
-    settings = Settings.from_env(env_values)
-    migrate.upgrade(settings)
-    asyncio.run(_with_session(settings, lambda s: _seed(s, settings)))
-    port = _free_port()
-    log_path = directory / "server.log"
-    env = {**os.environ, **env_values, "PYTHONPATH": str(ROOT)}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "tests.browser.test_proposal_flow:proposal_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("server did not start:\n" + log_path.read_text(errors="replace"))
-            time.sleep(0.1)
-        yield LiveServer(url, log_path), settings
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def flow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    app = ("--factory", "tests.browser.test_proposal_flow:proposal_app")
+    with running_server(tmp_path_factory.mktemp("flow"), _seed, app) as (server, _):
+        yield server
 
 
-@pytest.fixture(scope="module")
-def chromium(flow_server: Any) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+def test_submit_moderate_cost(new_page: Callable[..., Any], flow_server: LiveServer) -> None:
+    server, settings = flow_server, flow_server.settings
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def signed_in_page(chromium: Any, server: LiveServer, email: str) -> Any:
-    """A fresh browser context (its own cookies) signed in as ``email``."""
-    context = chromium.new_context()
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(server.url + "/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(server.url + "/")
-    return page
-
-
-def test_submit_moderate_cost(chromium: Any, flow_server: tuple[LiveServer, Settings]) -> None:
-    server, settings = flow_server
+    def signed_in_page(email: str) -> Any:
+        page = new_page()
+        sign_in(page, server, email, PASSWORD)
+        return page
 
     # 1. A resident makes a proposal.
-    alice = signed_in_page(chromium, server, "alice@flow.test")
+    alice = signed_in_page("alice@flow.test")
     alice.goto(server.url + "/processes")
     alice.get_by_role("link", name="Flow city 2026").click()
     alice.get_by_role("link", name="Make a proposal").click()
@@ -208,7 +98,7 @@ def test_submit_moderate_cost(chromium: Any, flow_server: tuple[LiveServer, Sett
     proposal_id = int(proposal_url.rsplit("/", 1)[1])
 
     # 2. A moderator approves it from the queue; the item is updated in place.
-    mo = signed_in_page(chromium, server, "mo@flow.test")
+    mo = signed_in_page("mo@flow.test")
     mo.get_by_role("navigation", name="Main").get_by_role("link", name="Moderation").click()
     item = mo.locator(f"#proposal-{proposal_id}")
     item.get_by_role("button", name="Approve").click()
@@ -233,7 +123,7 @@ def test_submit_moderate_cost(chromium: Any, flow_server: tuple[LiveServer, Sett
     in_thread(settings, open_costing)
 
     # 3. The valuator costs it; the form checks the breakdown as it is typed.
-    val = signed_in_page(chromium, server, "val@flow.test")
+    val = signed_in_page("val@flow.test")
     val.get_by_role("navigation", name="Main").get_by_role("link", name="Costing").click()
     val.get_by_role("link", name="Shade trees on Mill Street").click()
     val.get_by_label("Yes, it can be carried out").check()
@@ -259,5 +149,3 @@ def test_submit_moderate_cost(chromium: Any, flow_server: tuple[LiveServer, Sett
         return proposal.status, proposal.official_cost
 
     assert in_thread(settings, stored) == ("feasible", 1_150_000)
-    for page in (alice, mo, val):
-        page.context.close()

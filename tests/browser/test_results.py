@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from pb.db import create_engine, make_session_factory, session_scope
-from pb.settings import Settings
 from results.service import ResultService, run_tally
-from tests.browser.conftest import SECRET, LiveServer
+from tests.browser.conftest import LiveServer
+from tests.browser.steps import sign_in
 from tests.results.city import PASSWORD, voted_city
 
 pytestmark = pytest.mark.browser
 
 
 def _seed_counted_vote(server: LiveServer) -> dict[str, Any]:
-    settings = Settings(
-        env="test",
-        database_url=f"sqlite+aiosqlite:///{server.log.parent / 'pb.sqlite3'}",
-        secret_key=SECRET,
-        argon2_time_cost=1,
-        argon2_memory_cost=64,
-        media_dir=str(server.log.parent / "media"),
-    )
+    settings = server.settings
 
     async def seed() -> dict[str, Any]:
         engine = create_engine(settings)
@@ -77,55 +71,45 @@ def test_result_page_and_why_it_lost(
 
 
 def test_why_link_works_without_javascript(
-    browser: Any, live_server: LiveServer, counted: dict[str, Any]
+    new_page: Callable[..., Any], live_server: LiveServer, counted: dict[str, Any]
 ) -> None:
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.goto(f"{live_server.url}/results/{counted['slug']}/north")
-        page.get_by_role("link", name="Why did it lose? (North project 2)").click()
-        page.wait_for_url(f"**/why/{counted['north'][1]}")
-        assert page.locator("h1").inner_text() == "Why did this project lose?"
-        assert "was not funded" in page.locator("main").inner_text()
-    finally:
-        context.close()
+    page = new_page(java_script_enabled=False)
+    page.goto(f"{live_server.url}/results/{counted['slug']}/north")
+    page.get_by_role("link", name="Why did it lose? (North project 2)").click()
+    page.wait_for_url(f"**/why/{counted['north'][1]}")
+    assert page.locator("h1").inner_text() == "Why did this project lose?"
+    assert "was not funded" in page.locator("main").inner_text()
 
 
 def test_result_pages_have_no_serious_accessibility_violations(
-    browser: Any, live_server: LiveServer, counted: dict[str, Any], axe_source: str
+    new_page: Callable[..., Any],
+    live_server: LiveServer,
+    counted: dict[str, Any],
+    axe_source: str,
 ) -> None:
     from tests.browser.test_accessibility import violations
 
     slug, north = counted["slug"], counted["north"]
-    context = browser.new_context(bypass_csp=True)  # let the checker script in
-    try:
-        page = context.new_page()
-        problems = {}
-        for path in (
-            "/results",
-            f"/results/{slug}",
-            f"/results/{slug}/north",
-            f"/results/{slug}/north/why/{north[1]}",
-            "/results/receipt",
-            "/results/public-key",
-        ):
-            page.goto(live_server.url + path)
-            problems[path] = violations(page, axe_source)
-        page.goto(live_server.url + "/results/receipt")
-        page.get_by_label("Receipt code").fill("ZZZZ-ZZZZ-ZZZZ")
-        page.get_by_role("button", name="Check").click()
-        page.get_by_text("No published ballot has this receipt").wait_for()
-        problems["/results/receipt (not found)"] = violations(page, axe_source)
-        # The council page: status, rule comparison tables, certification forms.
-        page.goto(live_server.url + "/login")
-        page.get_by_label("E-mail address").fill(counted["admin"])
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(live_server.url + "/")
-        page.goto(f"{live_server.url}/admin/results/{counted['process_id']}")
-        assert page.get_by_role("button", name="Sign off this result").is_visible()
-        problems["/admin/results/ID"] = violations(page, axe_source)
-    finally:
-        context.close()
+    page = new_page(bypass_csp=True)  # let the checker script in
+    problems = {}
+    for path in (
+        "/results",
+        f"/results/{slug}",
+        f"/results/{slug}/north",
+        f"/results/{slug}/north/why/{north[1]}",
+        "/results/receipt",
+        "/results/public-key",
+    ):
+        page.goto(live_server.url + path)
+        problems[path] = violations(page, axe_source)
+    page.goto(live_server.url + "/results/receipt")
+    page.get_by_label("Receipt code").fill("ZZZZ-ZZZZ-ZZZZ")
+    page.get_by_role("button", name="Check").click()
+    page.get_by_text("No published ballot has this receipt").wait_for()
+    problems["/results/receipt (not found)"] = violations(page, axe_source)
+    # The council page: status, rule comparison tables, certification forms.
+    sign_in(page, live_server, counted["admin"], PASSWORD)
+    page.goto(f"{live_server.url}/admin/results/{counted['process_id']}")
+    assert page.get_by_role("button", name="Sign off this result").is_visible()
+    problems["/admin/results/ID"] = violations(page, axe_source)
     assert {path: found for path, found in problems.items() if found} == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,16 +14,9 @@ from tests.browser.conftest import (
     RESIDENT_EMAIL,
     LiveServer,
 )
+from tests.browser.steps import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Any, server: LiveServer, email: str, password: str) -> None:
-    page.goto(server.url + "/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(server.url + "/")
 
 
 def test_home_page(page: Any, live_server: LiveServer) -> None:
@@ -99,40 +93,33 @@ def test_refused_role_change_is_shown_in_the_row(page: Any, live_server: LiveSer
     )
 
 
-def test_works_without_javascript(browser: Any, live_server: LiveServer) -> None:
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        sign_in(page, live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
-        assert "Signed in as" in page.locator(".account-links").inner_text()
-        page.goto(live_server.url + "/admin/users")
-        row = page.locator("tr", has_text=RESIDENT_EMAIL)
-        row.get_by_role("checkbox", name="valuator").check()
-        row.get_by_role("button", name=re.compile("^Save")).click()
-        page.wait_for_url(live_server.url + "/admin/users")
-        assert "Roles of Rita Resident saved." in page.locator("#messages").inner_text()
-        assert (
-            page.locator("tr", has_text=RESIDENT_EMAIL)
-            .get_by_role("checkbox", name="valuator")
-            .is_checked()
+def test_works_without_javascript(new_page: Callable[..., Any], live_server: LiveServer) -> None:
+    page = new_page(java_script_enabled=False)
+    sign_in(page, live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert "Signed in as" in page.locator(".account-links").inner_text()
+    page.goto(live_server.url + "/admin/users")
+    row = page.locator("tr", has_text=RESIDENT_EMAIL)
+    row.get_by_role("checkbox", name="valuator").check()
+    row.get_by_role("button", name=re.compile("^Save")).click()
+    page.wait_for_url(live_server.url + "/admin/users")
+    assert "Roles of Rita Resident saved." in page.locator("#messages").inner_text()
+    assert (
+        page.locator("tr", has_text=RESIDENT_EMAIL)
+        .get_by_role("checkbox", name="valuator")
+        .is_checked()
+    )
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(live_server.url + "/")
+    assert "You have signed out." in page.locator("#messages").inner_text()
+
+
+def test_narrow_screen_has_no_horizontal_scroll(
+    new_page: Callable[..., Any], live_server: LiveServer
+) -> None:
+    page = new_page(viewport={"width": 360, "height": 740})
+    for path in ("/", "/login", "/register"):
+        page.goto(live_server.url + path)
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
-        page.get_by_role("button", name="Sign out").click()
-        page.wait_for_url(live_server.url + "/")
-        assert "You have signed out." in page.locator("#messages").inner_text()
-    finally:
-        context.close()
-
-
-def test_narrow_screen_has_no_horizontal_scroll(browser: Any, live_server: LiveServer) -> None:
-    context = browser.new_context(viewport={"width": 360, "height": 740})
-    try:
-        page = context.new_page()
-        for path in ("/", "/login", "/register"):
-            page.goto(live_server.url + path)
-            overflow = page.evaluate(
-                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            assert overflow <= 0, path
-    finally:
-        context.close()
+        assert overflow <= 0, path
