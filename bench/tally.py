@@ -1,11 +1,15 @@
 """Tally benchmarks: parse, greedy, MES and MES add1 times and peak memory on the shared files.
 
 Prints a Markdown table. Our side runs in a fresh subprocess per file (rule times measured after
-parsing, wall clock, best of ``--repeat``; peak memory is the process's peak resident set size). With pabutools installed and without
-``--no-pabutools``, each pabutools rule runs in its own subprocess (it parses the file itself) with a
-10-minute timeout; results can be cached with ``--pabutools-cache`` so a long run is paid once.
+parsing, wall clock, best of ``--repeat``; peak memory is the process's peak resident set size).
+With pabutools installed and without ``--no-pabutools``, each pabutools rule runs in its own
+subprocess (it parses the file itself) with a 10-minute timeout; results can be cached with
+``--pabutools-cache`` so a long run is paid once.
 
-    .venv/bin/python bench/tally.py [--no-pabutools] [--files A.pb B.pb ...] [--repeat N]
+    .venv/bin/python bench/tally.py [--no-pabutools] [--files A.pb B.pb ...] [--repeat N] [--cpu]
+
+``--cpu`` times our side in process CPU time instead of wall clock: on a machine shared with
+other jobs it moves less from run to run.
 
 pabutools figures are cached in ``var/bench-pabutools.json`` (``--pabutools-cache``); delete the
 file to measure them again (about two hours for all files).
@@ -119,9 +123,11 @@ def pabutools_results(files: list[Path], cache: Path | None, timeout: int) -> di
 # --------------------------------------------------------------------------- our side
 
 
-def _ours_worker(path: str, repeat: int) -> None:
+def _ours_worker(path: str, repeat: int, clock: str = "wall") -> None:
     """Parse and run greedy, MES and MES add1 (default tie-break) in this fresh process; print a
-    JSON line: best-of-``repeat`` wall times in seconds, and the process's peak RSS in MB."""
+    JSON line: best-of-``repeat`` times in seconds (wall clock, or process CPU time with
+    ``clock="cpu"``), and the process's peak RSS in MB."""
+    now = time.process_time if clock == "cpu" else time.perf_counter
     sys.path.insert(0, str(ROOT))
     import tally
     from tally import pabulib
@@ -131,14 +137,14 @@ def _ours_worker(path: str, repeat: int) -> None:
     rules = (("greedy", "greedy"), ("mes", "equalshares"), ("add1", "equalshares/add1"))
     for _ in range(repeat):  # a fresh parse each time: nothing cached on the election
         gc.collect()
-        t0 = time.perf_counter()
+        t0 = now()
         election = pabulib.read(text)
-        row["parse"] = min(row.get("parse", 1e9), time.perf_counter() - t0)
+        row["parse"] = min(row.get("parse", 1e9), now() - t0)
         for name, rule_id in rules:
             gc.collect()
-            t0 = time.perf_counter()
+            t0 = now()
             outcome = tally.run(rule_id, election)
-            row[name] = min(row.get(name, 1e9), time.perf_counter() - t0)
+            row[name] = min(row.get(name, 1e9), now() - t0)
             row[f"{name}_selected"] = sorted(outcome.selected)
             if name == "add1":
                 row["add1_trials"] = sum(1 for r in outcome.rounds if r.decision == "tried")
@@ -150,9 +156,10 @@ def _ours_worker(path: str, repeat: int) -> None:
     print(json.dumps(row))
 
 
-def run_ours(path: Path, repeat: int) -> dict:
+def run_ours(path: Path, repeat: int, clock: str = "wall") -> dict:
     """Our figures for one file, measured in a fresh subprocess (clean peak memory)."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--ours-worker", str(path), str(repeat)]
+    here = str(Path(__file__).resolve())
+    cmd = [sys.executable, here, "--ours-worker", str(path), str(repeat), clock]
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -190,14 +197,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--timeout", type=int, default=PABUTOOLS_TIMEOUT, help="pabutools timeout (s)")
     ap.add_argument("--repeat", type=int, default=1, help="best of N runs for our timings")
+    ap.add_argument(
+        "--cpu", action="store_true", help="time our side in process CPU time, not wall clock"
+    )
     ap.add_argument("--pabutools-worker", nargs=2, metavar=("FILE", "RULE"), help=argparse.SUPPRESS)
-    ap.add_argument("--ours-worker", nargs=2, metavar=("FILE", "REPEAT"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--ours-worker", nargs=3, metavar=("FILE", "REPEAT", "CLOCK"), help=argparse.SUPPRESS
+    )
     args = ap.parse_args(argv)
     if args.pabutools_worker:
         _pabutools_worker(*args.pabutools_worker)
         return 0
     if args.ours_worker:
-        _ours_worker(args.ours_worker[0], int(args.ours_worker[1]))
+        _ours_worker(args.ours_worker[0], int(args.ours_worker[1]), args.ours_worker[2])
         return 0
 
     if args.files:
@@ -228,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for path in files:
-        row = run_ours(path, args.repeat)
+        row = run_ours(path, args.repeat, "cpu" if args.cpu else "wall")
         cells = [
             f"`{path.name.removesuffix('.pb')}`",
             row["vote_type"],

@@ -17,8 +17,13 @@ budget) and the ``-comparison`` variants (greedy wins only if strictly more vote
 How it stays exact and fast (every decision is exact; figures in ``docs/benchmarks.md``):
 
 * Voters who paid for the same projects hold the same money, so money is tracked per *budget
-  class*. A project's supporters are counted per class when the project is evaluated (C-speed
-  ``Counter`` over its supporters). A class's exact budget is ``b - Σ payments`` along its
+  class*. A project's supporters are counted per class when the project is evaluated, and a
+  winner's supporters move to their new classes, at C speed: an ``itemgetter`` per project reads
+  their classes in one call, ``Counter`` counts them, ``map`` writes them back (for ``score``
+  utilities the key ``class·nu + utility index`` is built with ``map`` too, and keys are ordered
+  by the integer ``budget·lcm(values)/value`` rather than by fractions). Identical ballots are
+  one group with a weight; groups cast at most four times are listed once per voter so that
+  counting needs no weights. A class's exact budget is ``b - Σ payments`` along its
   history; every class also carries integer bounds ``L ≤ budget·2^K ≤ U``. Projects are compared
   with integer bounds on ``ρ``; exact rationals settle the winner's ``ρ`` (the poor supporters'
   money summed round by round over one common denominator) and any comparison the bounds leave
@@ -32,10 +37,15 @@ How it stays exact and fast (every decision is exact; figures in ``docs/benchmar
   for every ``b``, since ``min(x, y) ≤ x, y``), the winner's poor supporters stay poor (rich ones
   stay rich for good: their money grows with ``b`` at least as fast as the payment), and dropped
   projects stay unaffordable or behind. Budgets below the run's bound give the same outcome and
-  are skipped; the next run restores the state of the first round whose bound is exceeded (an
-  undo log of class moves, class budgets shifted along their slopes) and replays from there.
-  On large city files the decisions change at almost every unit step, so most of the saving
-  comes from replaying only the later rounds.
+  are skipped; the next run restores the state of the first round whose bound is exceeded
+  (class budgets shifted along their slopes; supporters' classes by undoing the later moves or
+  redoing the earlier ones from scratch, whichever touches fewer supporters) and replays from
+  there. On large city files the decisions change at almost every unit step (measured on
+  Warszawa 2026: the order of selection changes at every second step, mostly two near-tied
+  projects swapping, and in 173 of 185 steps the first difference is not which project wins
+  but which of its supporters pay all they have: a class lands just above the price instead of
+  just below it), so such a proof rarely reaches the next unit and most of the saving comes
+  from replaying only the later rounds; ``docs/benchmarks.md`` has the figures.
 """
 
 from __future__ import annotations
@@ -45,7 +55,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import repeat
 from math import lcm
+from operator import add, itemgetter, mul
 from typing import Any
 
 from tally.model import Election, Number, Outcome, Round, VoteType
@@ -87,6 +99,14 @@ def _lam(f0: int, f1: int) -> int:
     return f0 // -f1
 
 
+def _gather(indices: Sequence[int]) -> Callable[[Sequence[int]], Sequence[int]]:
+    """A C-speed ``lambda xs: [xs[i] for i in indices]`` (``itemgetter``, which returns a bare
+    item instead of a tuple for one index)."""
+    if len(indices) >= 2:
+        return itemgetter(*indices)
+    return lambda xs: [xs[i] for i in indices]
+
+
 def _ceil_k(x: Number, bits: int = _K) -> int:
     """ceil(x·2^bits) for an int or Fraction."""
     if isinstance(x, int):
@@ -126,6 +146,8 @@ class Profile:
     max_ballot_cost: int = 0
     light: tuple[tuple[int, ...], ...] = ()
     heavy: tuple[tuple[tuple[int, int], ...], ...] = ()
+    light_util: tuple[tuple[int, ...], ...] = ()  # score utility: aligned with ``light``
+    heavy_util: tuple[tuple[int, ...], ...] = ()  # score utility: aligned with ``heavy``
 
 
 def default_utility(election: Election) -> str:
@@ -226,22 +248,31 @@ def compile_profile(election: Election, tie_break: TieBreak, utility: str) -> Pr
         unit = (1,) * m
     rank_by_id = tie_break.rank(election)
     # supporters of each project for counting per class: light groups repeated by weight (counted
-    # at C speed by ``Counter``), heavy groups with their weight
+    # at C speed by ``Counter``), heavy groups with their weight; for score utilities, each
+    # entry's utility index alongside
     light: list[tuple[int, ...]] = []
     heavy: list[tuple[tuple[int, int], ...]] = []
+    light_util: list[tuple[int, ...]] = []
+    heavy_util: list[tuple[int, ...]] = []
     for p in range(m):
         lt: list[int] = []
         hv: list[tuple[int, int]] = []
-        for g in members[p]:
+        lu: list[int] = []
+        hu: list[int] = []
+        utils = member_util[p] if not uniform else (0,) * len(members[p])
+        for g, ui in zip(members[p], utils, strict=True):
             w = gw[g]
-            if w == 1:
-                lt.append(g)
-            elif w <= _LIGHT:
+            if w <= _LIGHT:
                 lt.extend([g] * w)
+                lu.extend([ui] * w)
             else:
                 hv.append((g, w))
+                hu.append(ui)
         light.append(tuple(lt))
         heavy.append(tuple(hv))
+        if not uniform:
+            light_util.append(tuple(lu))
+            heavy_util.append(tuple(hu))
     return Profile(
         ids=ids,
         cost=cost,
@@ -262,6 +293,8 @@ def compile_profile(election: Election, tie_break: TieBreak, utility: str) -> Pr
         max_ballot_cost=max_ballot_cost,
         light=tuple(light),
         heavy=tuple(heavy),
+        light_util=tuple(light_util),
+        heavy_util=tuple(heavy_util),
     )
 
 
@@ -309,6 +342,8 @@ class _Engine:
         self.run = Run(b=b)
         m = len(prof.ids)
         self.nu = max(1, len(prof.values))
+        top = lcm(*prof.values) if prof.values else 1
+        self.mult = [top // v for v in prof.values]  # budget·mult orders like budget/value
         # classes: exact budget = b - Σ ρ_t·u along the parent chain; integer bounds at 2^K
         self.cpar: list[int] = [-1]
         self.cround: list[int] = [-1]
@@ -322,6 +357,9 @@ class _Engine:
         self.cls = [0] * len(prof.group_weight)  # everyone starts in class 0 (even with b = 0)
         self.alive = bytearray(1 if prof.supporters[p] > 0 else 0 for p in range(m))
         self.hcache: list[dict[int, int]] = [{}] * m
+        # per project, built on first use: its counted supporters' and its members' classes
+        self.gather_light: list[Callable[[Sequence[int]], Sequence[int]] | None] = [None] * m
+        self.gather_members: list[Callable[[Sequence[int]], Sequence[int]] | None] = [None] * m
         self.hround = [-1] * m
         self.version = [0] * m
         self.evaluated = [-1] * m
@@ -342,7 +380,8 @@ class _Engine:
         self.memo: dict[int, Number] = {}  # exact class budgets, when details are wanted
         self.kills: list[tuple[int, int, int, int]] = []  # (round, project, Λ, ρ lower bound)
         self.snaps: list[tuple] | None = [] if reuse else None
-        self.undo: list[tuple[Any, list[int]]] = []
+        # per round: the winner's members, their classes before and after
+        self.undo: list[tuple[Sequence[int], Sequence[int], list[int]]] = []
 
     # ----- exact class budgets (rarely needed)
 
@@ -389,20 +428,28 @@ class _Engine:
         prof = self.prof
         cls = self.cls
         if prof.uniform:
-            h: dict[int, int] = Counter(map(cls.__getitem__, prof.light[p]))
+            gather = self.gather_light[p]
+            if gather is None:
+                gather = self.gather_light[p] = _gather(prof.light[p])
+            h: dict[int, int] = Counter(gather(cls))
             for g, w in prof.heavy[p]:
                 c = cls[g]
                 h[c] = h.get(c, 0) + w
+            h.pop(-1, None)
         else:
+            # key = class·nu + utility index; the broke (class -1) get keys -nu..-1
             nu = self.nu
-            gw = prof.group_weight
-            h = {}
-            for g, ui in zip(prof.members[p], prof.member_util[p], strict=True):
+            gather = self.gather_light[p]
+            if gather is None:
+                gather = self.gather_light[p] = _gather(prof.light[p])
+            h = Counter(map(add, map(mul, gather(cls), repeat(nu)), prof.light_util[p]))
+            for (g, w), ui in zip(prof.heavy[p], prof.heavy_util[p], strict=True):
                 c = cls[g]
                 if c >= 0:
                     key = c * nu + ui
-                    h[key] = h.get(key, 0) + gw[g]
-        h.pop(-1, None)
+                    h[key] = h.get(key, 0) + w
+            for key in range(-nu, 0):
+                h.pop(key, None)
         self.hcache[p] = h
         self.hround[p] = self.t
         return h
@@ -412,8 +459,8 @@ class _Engine:
         cl = self.cl
         if self.prof.uniform:
             return sorted(h, key=cl.__getitem__)
-        nu, values = self.nu, self.prof.values
-        return sorted(h, key=lambda k: Fraction(cl[k // nu], values[k % nu]))
+        nu, mult = self.nu, self.mult
+        return sorted(h, key=lambda k: cl[k // nu] * mult[k % nu])
 
     # ----- evaluating a project with integer bounds
 
@@ -588,17 +635,23 @@ class _Engine:
                 return None
         return rho
 
-    def _rho_from(self, p: int, poor: Sequence[tuple[int, int]], ru: int) -> Fraction:
-        """``ρ = (cost - money of the poor)/(Σ rich weight·utility)``; poor money summed by round."""
+    def _paid(self, classes: Sequence[tuple[int, int]]) -> tuple[int, dict[int, int]]:
+        """Total weight of ``(class, weight)`` pairs, and ``{round: Σ weight·utility}`` over the
+        payments along their histories (their money is ``total·b - Σ coef[t]·ρ_t``)."""
         coef: dict[int, int] = {}
-        wp = 0
+        total = 0
         cpar, cround, cutil = self.cpar, self.cround, self.cutil
-        for c, w in poor:
-            wp += w
+        for c, w in classes:
+            total += w
             while c > 0:
                 t = cround[c]
                 coef[t] = coef.get(t, 0) + w * cutil[c]
                 c = cpar[c]
+        return total, coef
+
+    def _rho_from(self, p: int, poor: Sequence[tuple[int, int]], ru: int) -> Fraction:
+        """``ρ = (cost - money of the poor)/(Σ rich weight·utility)``; poor money summed by round."""
+        wp, coef = self._paid(poor)
         self.coef[p] = (wp, coef, ru)
         # cost - (wp·b - Σ k·ρ_t), over one common denominator
         b = Fraction(self.b)
@@ -771,21 +824,30 @@ class _Engine:
         trans[-1] = -1
         cls = self.cls
         members = self.prof.members[q]
-        olds = list(map(cls.__getitem__, members))
+        gather = self.gather_members[q]
+        if gather is None:
+            gather = self.gather_members[q] = _gather(members)
+        olds = gather(cls)
+        news = list(map(trans.__getitem__, olds))
+        list(map(cls.__setitem__, members, news))
         if self.snaps is not None:
-            self.undo.append((members, olds))
-        list(map(cls.__setitem__, members, map(trans.__getitem__, olds)))
+            self.undo.append((members, olds, news))
 
     def _pay_general(self, q: int, rho: Fraction, h: dict[int, int], tracking: bool) -> None:
         t = self.t
         prof = self.prof
         nu, values = self.nu, prof.values
         cl, cu, gl, gh = self.cl, self.cu, self.gl, self.gh
-        trans: dict[int, int] = {}
+        trans: dict[int, int] = dict.fromkeys(range(-nu, 0), -1)  # the broke stay broke
+        pays: dict[int, tuple[Fraction, int, int]] = {}
         for key in h:
-            c, uv = key // nu, values[key % nu]
-            amount = rho * uv
-            pf, pc = _floor_k(amount), _ceil_k(amount)
+            c, ui = divmod(key, nu)
+            uv = values[ui]
+            got = pays.get(ui)
+            if got is None:
+                amount = rho * uv
+                got = pays[ui] = (amount, _floor_k(amount), _ceil_k(amount))
+            amount, pf, pc = got
             if not (cl[c] > pc or (cu[c] > pf and self.budget(c) > amount)):
                 trans[key] = -1
                 if tracking:
@@ -808,16 +870,16 @@ class _Engine:
                     gl.append(0)
                     gh.append(0)
         cls = self.cls
-        moved: list[int] = []
-        olds: list[int] = []
-        for g, uq in zip(prof.members[q], prof.member_util[q], strict=True):
-            c = cls[g]
-            if c >= 0:
-                cls[g] = trans[c * nu + uq]
-                moved.append(g)
-                olds.append(c)
+        members = prof.members[q]
+        gather = self.gather_members[q]
+        if gather is None:
+            gather = self.gather_members[q] = _gather(members)
+        olds = gather(cls)
+        keys = map(add, map(mul, olds, repeat(nu)), prof.member_util[q])
+        news = list(map(trans.__getitem__, keys))
+        list(map(cls.__setitem__, members, news))
         if self.snaps is not None:
-            self.undo.append((moved, olds))
+            self.undo.append((members, olds, news))
 
     def details_for(self, q: int, rho: Fraction, h: dict[int, int]) -> None:
         """Round figures for explanations: payments grouped by amount, supporters' money.
@@ -864,15 +926,7 @@ class _Engine:
 
     def _money(self, classes: list[tuple[int, int]]) -> Fraction:
         """Exact ``Σ weight·budget`` over ``(class, weight)`` pairs, summed round by round."""
-        coef: dict[int, int] = {}
-        cpar, cround, cutil = self.cpar, self.cround, self.cutil
-        total_w = 0
-        for c, w in classes:
-            total_w += w
-            while c > 0:
-                t = cround[c]
-                coef[t] = coef.get(t, 0) + w * cutil[c]
-                c = cpar[c]
+        total_w, coef = self._paid(classes)
         b = Fraction(self.b)
         rho = self.rho_exact
         den = lcm(b.denominator, *(rho[t].denominator for t in coef))
@@ -968,13 +1022,17 @@ class _Engine:
             keep += 1
         start = self.first + keep
         ncls, gmax, lam, alive, lo, slo, hi, shi = self.snaps[keep]
-        # undo class moves of the rounds to replay, latest first
-        cls = self.cls
-        for members, olds in reversed(self.undo[keep:]):
-            if isinstance(members, list):
-                for g, c in zip(members, olds, strict=True):
-                    cls[g] = c
-            else:
+        # classes as they were at the start of the kept round: undo the later moves, latest
+        # first, or redo the earlier ones from scratch, whichever touches fewer supporters
+        later = sum(len(moves[0]) for moves in self.undo[keep:])
+        earlier = sum(len(moves[0]) for moves in self.undo[:keep])
+        if earlier + len(self.cls) // 8 < later:
+            cls = self.cls = [0] * len(self.cls)
+            for members, _, news in self.undo[:keep]:
+                list(map(cls.__setitem__, members, news))
+        else:
+            cls = self.cls
+            for members, olds, _ in reversed(self.undo[keep:]):
                 list(map(cls.__setitem__, members, olds))
         del self.undo[keep:]
         del self.snaps[keep + 1 :]

@@ -309,6 +309,20 @@ def test_add1_matches_unit_steps(e: Election, utility: str, exhaustive: bool):
     assert list(out.selected) == reference_add1(e, utility, exhaustive)
 
 
+@SETTINGS
+@given(
+    e=elections(
+        vote_type=VoteType.CUMULATIVE, max_projects=5, max_voters=10, collapse=True, max_cost=60
+    ),
+    exhaustive=st.booleans(),
+)
+def test_add1_with_points_matches_unit_steps(e: Election, exhaustive: bool):
+    """Score utility (per-ballot points, weighted ballots): the path that keys supporters by
+    class and utility."""
+    out = tally.run("equalshares/add1", e, utility="score", stop_when_exhaustive=exhaustive)
+    assert list(out.selected) == reference_add1(e, "score", exhaustive)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(e=elections(max_projects=6, max_voters=12, max_cost=60), b=st.integers(0, 30))
 def test_skip_bound_is_safe(e: Election, b: int):
@@ -320,14 +334,31 @@ def test_skip_bound_is_safe(e: Election, b: int):
         assert es.mes_run(prof, b + more).order == run.order
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    e=elections(max_projects=6, max_voters=12, max_cost=60),
+    kind=st.sampled_from(
+        [
+            (VoteType.APPROVAL, "cost"),
+            (VoteType.APPROVAL, "cardinality"),
+            (VoteType.CUMULATIVE, "score"),
+        ]
+    ).flatmap(
+        lambda k: st.tuples(
+            st.just(k[1]),
+            elections(vote_type=k[0], max_projects=6, max_voters=12, max_cost=60, collapse=True),
+        )
+    ),
     b=st.integers(0, 20),
     steps=st.lists(st.integers(1, 6), min_size=1, max_size=8),
 )
-def test_replaying_from_a_kept_round_equals_a_fresh_count(e: Election, b: int, steps: list[int]):
-    prof = es.compile_profile(e, TieBreak(), "cost")
+def test_replaying_from_a_kept_round_equals_a_fresh_count(
+    kind: tuple[str, Election], b: int, steps: list[int]
+):
+    """Every utility, weighted ballots (some above the light threshold): the replay restores the
+    classes of the kept round (undoing later moves or redoing earlier ones) and matches a fresh
+    count exactly."""
+    utility, e = kind
+    prof = es.compile_profile(e, TieBreak(), utility)
     engine = es._Engine(prof, b, track=True, details=False, probe=None, reuse=True)
     engine.go()
     for d in steps:
@@ -335,6 +366,30 @@ def test_replaying_from_a_kept_round_equals_a_fresh_count(e: Election, b: int, s
         again = engine.advance(d)
         fresh = es.mes_run(prof, b)
         assert (again.order, again.rho) == (fresh.order, fresh.rho)
+
+
+def test_points_with_heavily_repeated_ballots_match_the_reference():
+    """Ballots cast more than four times are counted with their weight, not one by one; with
+    points the weight and the utility must stay paired (and the broke dropped) on that path too."""
+    e = make(
+        120,
+        {"a": 50, "b": 40, "c": 30, "d": 45},
+        [
+            (("a", "b"), (3, 1), 9),
+            (("b", "c"), (2, 2), 6),
+            (("c", "d"), (1, 4), 1),
+            (("a", "d"), (5, 1), 2),
+        ],
+        vote_type=VoteType.CUMULATIVE,
+    )
+    prof = es.compile_profile(e, TieBreak(), "score")
+    assert any(prof.heavy) and any(prof.light)
+    for extra in range(0, 12, 3):
+        b = Fraction(e.budget) / e.num_voters + extra
+        got = [prof.ids[p] for p in es.mes_run(prof, b * prof.scale).order]
+        assert got == reference_mes(e, b, "score")
+    out = tally.run("equalshares/add1", e, utility="score")
+    assert list(out.selected) == reference_add1(e, "score")
 
 
 def test_fractional_costs_are_scaled_exactly():
