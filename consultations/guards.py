@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consultations.models import ConsultationPackage, ConsultationQuestion
 from pb.phase_guards import phase_guard
@@ -14,7 +14,7 @@ from pb.processes import Phase, ProcessKind, WrongPhase
 
 @phase_guard(ProcessKind.CONSULTATION, Phase.OPEN)
 async def open_only_with_questions(session: AsyncSession, process: Any, target: str) -> None:
-    found = await session.execute(
+    found = await session.exec(
         select(ConsultationQuestion.id).where(ConsultationQuestion.process_id == process.id)
     )
     if found.first() is None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pb.phase_guards import phase_guard
 from pb.processes import Phase, ProcessKind, WrongPhase
@@ -14,7 +14,7 @@ from results.models import CertifiedPackage
 
 @phase_guard(ProcessKind.BUDGETING, Phase.CERTIFIED)
 async def certified_only_with_a_package(session: AsyncSession, process: Any, target: str) -> None:
-    found = await session.execute(
+    found = await session.exec(
         select(CertifiedPackage.id).where(CertifiedPackage.process_id == process.id)
     )
     if found.first() is None:

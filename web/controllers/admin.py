@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Response, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,7 +66,7 @@ class AdminController(Controller):
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
         current_user: NamedDependency[User],
-        user_id: Annotated[int, PathParameter()],
+        user_id: FromPath[int],
     ) -> Response[Any]:
         form = await request.form()
         wanted = [value for value in form.getall("roles", []) if isinstance(value, str)]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pb.errors import NotFound
@@ -28,14 +29,19 @@ class ApiController(Controller):
     tags = ["open data"]
 
     @get("/processes", name="api_processes", summary="Processes")
-    async def processes(self, db_session: AsyncSession, settings: Settings) -> list[ProcessPublic]:
+    async def processes(
+        self, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
+    ) -> list[ProcessPublic]:
         """Every process that is out of draft, newest first."""
         found = await ProcessService(db_session, settings).list()
         return [ProcessPublic.of(p) for p in found]
 
     @get("/processes/{process_id:int}", name="api_process", summary="One process")
     async def process(
-        self, db_session: AsyncSession, settings: Settings, process_id: int
+        self,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        process_id: FromPath[int],
     ) -> ProcessDetail:
         """A process with its districts (budgets in minor currency units) and categories."""
         service = ProcessService(db_session, settings)
@@ -53,22 +59,23 @@ class ApiController(Controller):
     )
     async def proposals(
         self,
-        db_session: AsyncSession,
-        settings: Settings,
-        process_id: int,
-        district_id: int | None = Parameter(default=None, ge=1),
-        category_id: int | None = Parameter(default=None, ge=1),
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        process_id: FromPath[int],
+        district_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        category_id: Annotated[int | None, QueryParameter(ge=1)] = None,
         status: Annotated[
             ProposalStatus | None,
-            Parameter(description="Only this status (drafts and hidden ones are never listed)."),
+            QueryParameter(
+                description="Only this status (drafts and hidden ones are never listed)."
+            ),
         ] = None,
-        q: str | None = Parameter(default=None, max_length=100, description="Text search."),
-        sort: str = Parameter(
-            default="newest",
-            pattern="^(newest|oldest|supports|cost|title)$",
-        ),
-        page: int = Parameter(default=1, ge=1, le=100_000),
-        per_page: int = Parameter(default=50, ge=1, le=MAX_PER_PAGE),
+        q: Annotated[str | None, QueryParameter(max_length=100, description="Text search.")] = None,
+        sort: Annotated[
+            str, QueryParameter(pattern="^(newest|oldest|supports|cost|title)$")
+        ] = "newest",
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+        per_page: Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE)] = 50,
     ) -> ProposalPage:
         """Filter, search, sort and paginate the published proposals of one process."""
         result = await ProposalService(db_session, settings, None).list(

@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Response, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -191,7 +192,7 @@ class ConsultationController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        slug: str,
+        slug: FromPath[str],
     ) -> Template:
         process = await _consultation(db_session, settings, slug, viewer)
         return await self._answer_page(request, db_session, settings, viewer, process)
@@ -247,7 +248,7 @@ class ConsultationController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        slug: str,
+        slug: FromPath[str],
     ) -> Response[Any]:
         process = await _consultation(db_session, settings, slug, viewer)
         process_id = process.id  # the rollback below expires the loaded row
@@ -287,7 +288,7 @@ class ConsultationController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        slug: str,
+        slug: FromPath[str],
     ) -> Template:
         process = await _consultation(db_session, settings, slug, viewer)
         session = request.scope.get("session")
@@ -310,7 +311,7 @@ class ConsultationController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        slug: str,
+        slug: FromPath[str],
     ) -> Template:
         process = await _consultation(db_session, settings, slug, viewer)
         return page(
@@ -330,7 +331,7 @@ class ConsultationController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        slug: str,
+        slug: FromPath[str],
     ) -> Template:
         """Anyone holding a receipt may check that the response with it is stored (and counts)."""
         process = await _consultation(db_session, settings, slug, viewer)
@@ -365,7 +366,7 @@ class ConsultationController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        slug: str,
+        slug: FromPath[str],
     ) -> Template:
         process = await _consultation(db_session, settings, slug, viewer)
         service = ConsultationService(db_session, settings)
@@ -412,8 +413,8 @@ class ConsultationController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        slug: str,
-        number: int,
+        slug: FromPath[str],
+        number: FromPath[int],
     ) -> Response[bytes]:
         process, service = await self._closed_results(db_session, settings, viewer, slug)
         results = await service.results(process.id)
@@ -428,8 +429,8 @@ class ConsultationController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        slug: str,
-        number: int,
+        slug: FromPath[str],
+        number: FromPath[int],
     ) -> Response[bytes]:
         process, service = await self._closed_results(db_session, settings, viewer, slug)
         results = await service.results(process.id)
@@ -444,7 +445,7 @@ class ConsultationController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        slug: str,
+        slug: FromPath[str],
     ) -> Response[bytes]:
         process, service = await self._closed_results(db_session, settings, viewer, slug)
         results = await service.results(process.id)
@@ -456,7 +457,7 @@ class ConsultationController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        slug: str,
+        slug: FromPath[str],
     ) -> Response[bytes]:
         process, service = await self._closed_results(db_session, settings, viewer, slug)
         data = {
@@ -471,7 +472,7 @@ class ConsultationController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        slug: str,
+        slug: FromPath[str],
     ) -> Response[bytes]:
         process = await _consultation(db_session, settings, slug, viewer)
         stored = await db_session.get(ConsultationPackage, process.id)
@@ -503,7 +504,7 @@ class ConsultationAdminController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        process_id: int,
+        process_id: FromPath[int],
     ) -> Template:
         return await self._builder(request, db_session, settings, viewer, process_id)
 
@@ -610,7 +611,7 @@ class ConsultationAdminController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        process_id: int,
+        process_id: FromPath[int],
     ) -> Template:
         service = ConsultationService(db_session, settings)
         process = await service.process(process_id)
@@ -638,7 +639,7 @@ class ConsultationAdminController(Controller):
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
         current_user: NamedDependency[User],
-        process_id: int,
+        process_id: FromPath[int],
     ) -> Response[Any]:
         values = await _form_values(request, *BUILDER_FIELDS)
         try:
@@ -665,8 +666,8 @@ class ConsultationAdminController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
-        process_id: int,
-        question_id: int,
+        process_id: FromPath[int],
+        question_id: FromPath[int],
     ) -> Template:
         return await self._builder(
             request, db_session, settings, viewer, process_id, editing=question_id
@@ -680,8 +681,8 @@ class ConsultationAdminController(Controller):
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
         current_user: NamedDependency[User],
-        process_id: int,
-        question_id: int,
+        process_id: FromPath[int],
+        question_id: FromPath[int],
     ) -> Response[Any]:
         values = await _form_values(request, *BUILDER_FIELDS)
         try:
@@ -709,8 +710,8 @@ class ConsultationAdminController(Controller):
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
         current_user: NamedDependency[User],
-        process_id: int,
-        question_id: int,
+        process_id: FromPath[int],
+        question_id: FromPath[int],
     ) -> Response[Any]:
         values = await _form_values(request, "direction")
         try:
@@ -731,8 +732,8 @@ class ConsultationAdminController(Controller):
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
         current_user: NamedDependency[User],
-        process_id: int,
-        question_id: int,
+        process_id: FromPath[int],
+        question_id: FromPath[int],
     ) -> Response[Any]:
         try:
             await ConsultationService(db_session, settings).delete_question(
@@ -752,7 +753,7 @@ class ConsultationAdminController(Controller):
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
         current_user: NamedDependency[User],
-        process_id: int,
+        process_id: FromPath[int],
     ) -> Response[Any]:
         try:
             digest = await certify(db_session, settings, current_user, process_id)
@@ -779,7 +780,7 @@ class ConsultationModerationController(Controller):
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
         current_user: NamedDependency[User],
-        process_id: int,
+        process_id: FromPath[int],
     ) -> Template:
         return await self._queue(request, db_session, settings, viewer, current_user, process_id)
 
@@ -819,8 +820,8 @@ class ConsultationModerationController(Controller):
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
         current_user: NamedDependency[User],
-        process_id: int,
-        answer_id: int,
+        process_id: FromPath[int],
+        answer_id: FromPath[int],
     ) -> Response[Any]:
         values = await _form_values(request, "action", "reason")
         try:

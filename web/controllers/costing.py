@@ -8,10 +8,11 @@ and stored exactly as integer minor units.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Response, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -141,11 +142,11 @@ class CostingController(Controller):
     async def overview(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        process_id: int | None = Parameter(query="process", default=None, ge=1),
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        process_id: Annotated[int | None, QueryParameter(name="process", ge=1)] = None,
     ) -> Template:
         service = ProposalService(db_session, settings, current_user)
         is_admin = viewer.has(Role.ADMIN)
@@ -198,11 +199,11 @@ class CostingController(Controller):
     async def form(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Template:
         return await self._form_page(request, db_session, settings, viewer, proposal_id)
 
@@ -260,11 +261,11 @@ class CostingController(Controller):
     async def check(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Template:
         """Validate the form without saving (htmx, on every change) or add breakdown lines."""
         values = await read_costing_form(request)
@@ -300,11 +301,11 @@ class CostingController(Controller):
     async def save(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_costing_form(request)
         service = ProposalService(db_session, settings, current_user)
@@ -341,10 +342,10 @@ class CostingController(Controller):
     async def assign(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_fields(request, "valuator_id", "undo")
         service = ProposalService(db_session, settings, current_user)
@@ -375,10 +376,10 @@ class CostingController(Controller):
     async def publish(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        current_user: User,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        current_user: NamedDependency[User],
+        process_id: FromPath[int],
     ) -> Response[Any]:
         service = ProposalService(db_session, settings, current_user)
         try:

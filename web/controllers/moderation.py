@@ -9,10 +9,11 @@ proposal changed instead of overwriting the first decision.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Response, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -55,11 +56,11 @@ class ModerationController(Controller):
     async def queue(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        process_id: int | None = Parameter(query="process", default=None, ge=1),
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        process_id: Annotated[int | None, QueryParameter(name="process", ge=1)] = None,
     ) -> Template:
         return await self._queue_page(request, db_session, settings, viewer, process_id)
 
@@ -134,12 +135,12 @@ class ModerationController(Controller):
     async def decide(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
-        decision: str,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
+        decision: FromPath[str],
     ) -> Response[Any]:
         values = await read_fields(request, "reason", "version", "merge_into_id", "process")
         service = ProposalService(db_session, settings, current_user)
@@ -222,12 +223,12 @@ class ModerationController(Controller):
     async def comment(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        comment_id: int,
-        decision: str,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        comment_id: FromPath[int],
+        decision: FromPath[str],
     ) -> Response[Any]:
         values = await read_fields(request, "reason", "next")
         service = ProposalService(db_session, settings, current_user)

@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Response, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -82,7 +83,7 @@ class PaperBallotController(Controller):
     async def entry(
         self,
         request: Request,
-        process_id: int,
+        process_id: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -122,7 +123,7 @@ class PaperBallotController(Controller):
     async def sheet(
         self,
         request: Request,
-        process_id: int,
+        process_id: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -157,7 +158,7 @@ class PaperBallotController(Controller):
     async def cast(
         self,
         request: Request,
-        process_id: int,
+        process_id: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -196,7 +197,7 @@ class PaperBallotController(Controller):
     async def turnout_page(
         self,
         request: Request,
-        process_id: int,
+        process_id: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],

@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Response, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -116,7 +118,11 @@ class ProcessController(Controller):
 
     @get("/", name="process_list")
     async def list_processes(
-        self, request: Request, db_session: AsyncSession, settings: Settings, viewer: Viewer
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
     ) -> Template:
         service = ProcessService(db_session, settings)
         processes = await service.list(include_drafts=viewer.has(Role.ADMIN))
@@ -132,10 +138,10 @@ class ProcessController(Controller):
     async def detail(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        slug: str,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
     ) -> Template:
         service = ProcessService(db_session, settings)
         process = await service.get_by_slug(slug)
@@ -177,17 +183,17 @@ class ProcessAdminController(Controller):
     include_in_schema = False
 
     @get("/new", name="process_new")
-    async def new_form(self, request: Request, viewer: Viewer) -> Template:
+    async def new_form(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:
         return self._new_page(request, viewer, values=settings_values(None))
 
     @post("/", name="process_create")
     async def create(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
     ) -> Response[Any]:
         values = await read_fields(
             request, *SETTINGS_FIELDS, "slug", "kind", *(f"schedule_{p}" for p in Phase)
@@ -234,10 +240,10 @@ class ProcessAdminController(Controller):
     async def setup(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        process_id: FromPath[int],
     ) -> Template:
         return await self._setup_page(request, db_session, settings, viewer, process_id)
 
@@ -286,11 +292,11 @@ class ProcessAdminController(Controller):
     async def update(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        process_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_fields(request, *SETTINGS_FIELDS, *(f"schedule_{p}" for p in Phase))
         service = ProcessService(db_session, settings)
@@ -317,11 +323,11 @@ class ProcessAdminController(Controller):
     async def add_district(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        process_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_fields(request, "name", "slug", "budget", "is_citywide", "district_id")
         service = ProcessService(db_session, settings)
@@ -368,11 +374,11 @@ class ProcessAdminController(Controller):
     async def add_category(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        process_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_fields(request, "name")
         try:
@@ -399,11 +405,11 @@ class ProcessAdminController(Controller):
     async def advance(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        process_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_fields(request, "to_phase")
         try:

@@ -9,12 +9,13 @@ swapped in place (the filter form swaps only the result list). All writes go thr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import File, Response, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -226,17 +227,17 @@ class ProposalController(Controller):
     async def list_proposals(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        slug: str,
-        district: int | None = Parameter(default=None, ge=1),
-        category: int | None = Parameter(default=None, ge=1),
-        status: str | None = Parameter(default=None, max_length=40),
-        q: str | None = Parameter(default=None, max_length=200),
-        sort: str = Parameter(default="newest", max_length=20),
-        page_number: int = Parameter(query="page", default=1, ge=1, le=100_000),
-        mine: bool = False,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        district: Annotated[int | None, QueryParameter(ge=1)] = None,
+        category: Annotated[int | None, QueryParameter(ge=1)] = None,
+        status: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        sort: Annotated[str, QueryParameter(max_length=20)] = "newest",
+        page_number: Annotated[int, QueryParameter(name="page", ge=1, le=100_000)] = 1,
+        mine: FromQuery[bool] = False,
     ) -> Template:
         ctx = await process_context(db_session, settings, viewer, slug=slug)
         service = ProposalService(db_session, settings, await acting_user(db_session, viewer))
@@ -300,11 +301,11 @@ class ProposalController(Controller):
     async def new_form(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        slug: str,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        slug: FromPath[str],
     ) -> Template:
         ctx = await process_context(db_session, settings, viewer, slug=slug)
         values = proposal_form_values(None, ctx.process.currency)
@@ -314,11 +315,11 @@ class ProposalController(Controller):
     async def create(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        slug: str,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        slug: FromPath[str],
     ) -> Response[Any]:
         ctx = await process_context(db_session, settings, viewer, slug=slug)
         values = await read_fields(request, *PROPOSAL_FIELDS, "intent")
@@ -379,10 +380,10 @@ class ProposalController(Controller):
     async def detail(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        proposal_id: FromPath[int],
     ) -> Template:
         return await self._detail_page(request, db_session, settings, viewer, proposal_id)
 
@@ -470,10 +471,10 @@ class ProposalController(Controller):
     @get("/proposals/{proposal_id:int}/image", name="proposal_image")
     async def image(
         self,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        proposal_id: FromPath[int],
     ) -> File:
         proposal = await ProposalService(
             db_session, settings, await acting_user(db_session, viewer)
@@ -495,11 +496,11 @@ class ProposalController(Controller):
     async def edit_form(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Template:
         proposal = await ProposalService(db_session, settings, current_user).get(proposal_id)
         if proposal.proposer_id != current_user.id:
@@ -512,11 +513,11 @@ class ProposalController(Controller):
     async def update(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_fields(request, *PROPOSAL_FIELDS, "version", "remove_image", "intent")
         service = ProposalService(db_session, settings, current_user)
@@ -557,11 +558,11 @@ class ProposalController(Controller):
     async def submit(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Response[Any]:
         return await self._author_action(
             request, db_session, settings, viewer, current_user, proposal_id, ProposalAction.SUBMIT
@@ -571,11 +572,11 @@ class ProposalController(Controller):
     async def resubmit(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Response[Any]:
         return await self._author_action(
             request,
@@ -591,11 +592,11 @@ class ProposalController(Controller):
     async def withdraw(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Response[Any]:
         return await self._author_action(
             request,
@@ -672,11 +673,11 @@ class ProposalController(Controller):
     async def support(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_fields(request, "undo")
         service = ProposalService(db_session, settings, current_user)
@@ -710,11 +711,11 @@ class ProposalController(Controller):
     async def flag(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_fields(request, "reason")
         try:
@@ -731,11 +732,11 @@ class ProposalController(Controller):
     async def comment(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        proposal_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        proposal_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_fields(request, "body")
         try:
@@ -781,11 +782,11 @@ class ProposalController(Controller):
     async def flag_comment(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        comment_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        comment_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_fields(request, "reason")
         service = ProposalService(db_session, settings, current_user)
@@ -842,10 +843,10 @@ class InboxController(Controller):
     async def inbox(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
     ) -> Template:
         service = ProposalService(db_session, settings, current_user)
         return page(
@@ -860,9 +861,9 @@ class InboxController(Controller):
     async def mark_read(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        current_user: User,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        current_user: NamedDependency[User],
     ) -> Response[Any]:
         values = await read_fields(request, "notification_id")
         service = ProposalService(db_session, settings, current_user)

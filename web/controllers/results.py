@@ -17,6 +17,8 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Response, Template
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -185,7 +187,11 @@ class ResultsController(Controller):
 
     @get("/", name="results_list")
     async def list_results(
-        self, request: Request, db_session: AsyncSession, settings: Settings, viewer: Viewer
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
     ) -> Template:
         published = await ResultService(db_session, settings).published()
         pending: list[Process] = []
@@ -206,7 +212,9 @@ class ResultsController(Controller):
         )
 
     @get("/public-key", name="results_public_key")
-    async def public_key(self, request: Request, settings: Settings, viewer: Viewer) -> Template:
+    async def public_key(
+        self, request: Request, settings: NamedDependency[Settings], viewer: NamedDependency[Viewer]
+    ) -> Template:
         key = signing.public_key_hex(settings)
         return page(
             request,
@@ -218,7 +226,7 @@ class ResultsController(Controller):
         )
 
     @get("/receipt", name="results_receipt_form")
-    async def receipt_form(self, request: Request, viewer: Viewer) -> Template:
+    async def receipt_form(self, request: Request, viewer: NamedDependency[Viewer]) -> Template:
         return page(
             request,
             "pages/results/receipt.html",
@@ -231,7 +239,11 @@ class ResultsController(Controller):
 
     @post("/receipt", name="results_receipt_check")
     async def receipt_check(
-        self, request: Request, db_session: AsyncSession, settings: Settings, viewer: Viewer
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
     ) -> Template:
         from results.receipts import find_receipt
 
@@ -268,10 +280,10 @@ class ResultsController(Controller):
     async def process_results(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        slug: str,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
     ) -> Template:
         view = await _view(db_session, settings, slug)
         money = _money(view.process)
@@ -310,11 +322,11 @@ class ResultsController(Controller):
     async def district_results(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        slug: str,
-        district_slug: str,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        district_slug: FromPath[str],
     ) -> Template:
         view = await _view(db_session, settings, slug)
         district, row = _district_of(view, district_slug)
@@ -352,12 +364,12 @@ class ResultsController(Controller):
     async def why(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        slug: str,
-        district_slug: str,
-        project_id: str,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        district_slug: FromPath[str],
+        project_id: FromPath[str],
     ) -> Template:
         view = await _view(db_session, settings, slug)
         district, row = _district_of(view, district_slug)
@@ -429,10 +441,10 @@ class ResultsAdminController(Controller):
     async def admin_page(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        process_id: FromPath[int],
     ) -> Template:
         context = await self._context(db_session, settings, process_id)
         return page(
@@ -448,10 +460,10 @@ class ResultsAdminController(Controller):
     async def status(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        process_id: FromPath[int],
     ) -> Template:
         process = await ProcessService(db_session, settings).get(process_id)
         result = await ResultService(db_session, settings).result(process_id)
@@ -502,11 +514,11 @@ class ResultsAdminController(Controller):
     async def close(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        process_id: FromPath[int],
     ) -> Response[Any]:
         async def action() -> None:
             await ResultService(db_session, settings).close_voting(current_user, process_id)
@@ -520,11 +532,11 @@ class ResultsAdminController(Controller):
     async def tally(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        process_id: FromPath[int],
     ) -> Response[Any]:
         async def action() -> None:
             await ResultService(db_session, settings).start_tally(current_user, process_id)
@@ -538,11 +550,11 @@ class ResultsAdminController(Controller):
     async def publication(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        process_id: FromPath[int],
     ) -> Response[Any]:
         values = await read_fields(request, "required_signoffs", "country", "unit")
 
@@ -575,11 +587,11 @@ class ResultsAdminController(Controller):
     async def signoff(
         self,
         request: Request,
-        db_session: AsyncSession,
-        settings: Settings,
-        viewer: Viewer,
-        current_user: User,
-        process_id: int,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[Viewer],
+        current_user: NamedDependency[User],
+        process_id: FromPath[int],
     ) -> Response[Any]:
         async def action() -> str:
             result, certified = await ResultService(db_session, settings).sign_off(
@@ -658,7 +670,9 @@ class ResultsApiController(Controller):
     tags = ["open data"]
 
     @get("/results", name="api_results", summary="Published results")
-    async def results(self, db_session: AsyncSession, settings: Settings) -> list[ResultSummary]:
+    async def results(
+        self, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
+    ) -> list[ResultSummary]:
         """Every process whose vote is closed and counted, newest first."""
         return [
             ResultSummary(
@@ -677,7 +691,10 @@ class ResultsApiController(Controller):
         summary="Results of one process",
     )
     async def process_results(
-        self, db_session: AsyncSession, settings: Settings, process_id: int
+        self,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        process_id: FromPath[int],
     ) -> ResultPublic:
         """Per district: ballots per channel, projects with cost, votes and score, the selection
         and every round of the count. Not found until the vote is closed and counted."""
@@ -735,7 +752,10 @@ class ResultsApiController(Controller):
         response_description="The signed zip: results, anonymised ballots (.pb), certificate.",
     )
     async def package(
-        self, db_session: AsyncSession, settings: Settings, process_id: int
+        self,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        process_id: FromPath[int],
     ) -> Response[bytes]:
         """The certified package; check it with ``pb verify PACKAGE.zip``."""
         process = await ProcessService(db_session, settings).get(process_id)
@@ -750,7 +770,7 @@ class ResultsApiController(Controller):
         )
 
     @get("/signing-key", name="api_signing_key", summary="Key that signs certified packages")
-    async def signing_key(self, settings: Settings) -> SigningKeyPublic:
+    async def signing_key(self, settings: NamedDependency[Settings]) -> SigningKeyPublic:
         key = signing.public_key_hex(settings)
         return SigningKeyPublic(
             algorithm="Ed25519",

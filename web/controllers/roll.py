@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Response, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -71,7 +72,7 @@ class RollController(Controller):
     async def home(
         self,
         request: Request,
-        process_id: int,
+        process_id: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -82,7 +83,7 @@ class RollController(Controller):
     async def upload(
         self,
         request: Request,
-        process_id: int,
+        process_id: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -104,7 +105,7 @@ class RollController(Controller):
     async def codes(
         self,
         request: Request,
-        process_id: int,
+        process_id: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
