@@ -6,8 +6,9 @@ reach the disk (about 5 ms on a small server). Stored one per transaction, casts
 queue behind each other's disk flushes, at a few hundred per second at most. ``CastBatcher`` is
 group commit done by the application: the requests of one worker check their ballots on their
 own (phase, eligibility, format, in ``prepare_cast``) and hand them over; one task stores every
-ballot handed over meanwhile in one transaction (one ``INSERT … ON CONFLICT`` each, then their
-audit entries with one lock of the chain and one multi-row insert) and commits once.
+ballot handed over meanwhile in one transaction (multi-row ``INSERT … ON CONFLICT`` statements,
+see ``write_casts``, then their audit entries with one lock of the chain and one multi-row insert)
+and commits once.
 
 Nothing is weaker than one transaction per cast:
 
@@ -18,25 +19,29 @@ Nothing is weaker than one transaction per cast:
   against a concurrent phase change (``FOR SHARE`` on PostgreSQL; SQLite's write lock covers it),
   so no ballot is stored after voting closed, even by a request that checked just before;
 - a ballot refused while storing (``AlreadyVoted``, the phase) fails alone; if the transaction
-  itself fails (a receipt hash clash, a lost connection), every cast in it fails, nothing is
-  stored and each voter is asked to try again.
+  itself fails (a receipt hash clash, a lost connection, a deadlock), every cast in it fails,
+  nothing is stored and each voter is asked to try again (``Conflict``, 409).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ballots.service import CastResult, PreparedCast, cast_audit_entry, write_cast
+from ballots.service import CastResult, PreparedCast, cast_audit_entry, write_casts
 from pb import audit
-from pb.errors import AlreadyVoted, DomainError
+from pb.errors import Conflict, DomainError
 from pb.processes import Process, ProcessKind, WrongPhase, voting_phase
 
 __all__ = ["MAX_BATCH", "CastBatcher"]
+
+log = logging.getLogger("pb.ballots")
 
 # Casts per transaction at most: bounds the time one transaction holds the audit chain.
 MAX_BATCH = 64
@@ -64,7 +69,9 @@ class CastBatcher:
         if self._task is None or self._task.done():
             self._task = self.loop.create_task(self._run())
         # A request that goes away still has its ballot stored (as a single transaction would
-        # have): only its wait is cancelled, not the shared work.
+        # have): only its wait is cancelled, not the shared work. Its outcome is then read here,
+        # so an unread refusal is not reported as a lost exception.
+        future.add_done_callback(_read_outcome)
         return await asyncio.shield(future)
 
     async def _run(self) -> None:
@@ -73,9 +80,11 @@ class CastBatcher:
             try:
                 outcomes = await self._store_batch([p for p, _ in batch])
             except BaseException as exc:  # the transaction failed: every cast in it failed
+                if isinstance(exc, DBAPIError):
+                    log.warning("a batch of %d casts was not stored: %s", len(batch), exc)
                 for _, future in batch:
                     if not future.done():
-                        future.set_exception(exc)
+                        future.set_exception(_retry(exc) if isinstance(exc, DBAPIError) else exc)
                 if not isinstance(exc, Exception):
                     raise
                 continue
@@ -87,39 +96,47 @@ class CastBatcher:
                 else:
                     future.set_result(outcome)
 
-    async def _store_batch(
-        self, batch: Sequence[PreparedCast]
-    ) -> list[CastResult | DomainError]:
-        outcomes: list[CastResult | DomainError] = []
+    async def _store_batch(self, batch: Sequence[PreparedCast]) -> list[CastResult | DomainError]:
         async with self._factory() as session:
             try:
                 open_ids = await _open_processes(session, {p.process_id for p in batch})
+                results: list[CastResult | DomainError] = [
+                    WrongPhase("Voting is not open: the process left the voting phase.")
+                    for _ in batch
+                ]
+                # Rows are written in key order (stable: a voter's casts keep their order), so
+                # two transactions replacing the same ballots never wait on each other in a cycle.
+                order = sorted(
+                    (i for i, p in enumerate(batch) if p.process_id in open_ids),
+                    key=lambda i: _key(batch[i]),
+                )
+                written = await write_casts(session, [batch[i] for i in order])
                 stored: list[PreparedCast] = []
-                for prepared in batch:
-                    if prepared.process_id not in open_ids:
-                        outcomes.append(WrongPhase("Voting has closed in the meantime."))
-                        continue
-                    try:
-                        outcomes.append(await write_cast(session, prepared))
-                    except DomainError as exc:
-                        if not _leaves_transaction_usable(exc):
-                            raise
-                        outcomes.append(exc)
-                        continue
-                    stored.append(prepared)
+                for i, outcome in zip(order, written, strict=True):
+                    results[i] = outcome
+                    if isinstance(outcome, CastResult):
+                        stored.append(batch[i])
                 # Last: the chain is locked from here to the commit.
                 await audit.append_many(session, [cast_audit_entry(p) for p in stored])
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
-        return outcomes
+        return results
 
 
-def _leaves_transaction_usable(exc: DomainError) -> bool:
-    # AlreadyVoted comes from an ON CONFLICT that inserted nothing; anything else (a failed
-    # statement) has aborted the transaction on PostgreSQL.
-    return isinstance(exc, AlreadyVoted)
+def _retry(exc: DBAPIError) -> Conflict:
+    """What each voter of a failed batch is told (nothing of the batch was stored)."""
+    return Conflict("The ballot could not be stored; please try again.")
+
+
+def _read_outcome(future: asyncio.Future[CastResult]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _key(prepared: PreparedCast) -> tuple[int, int, str]:
+    return (prepared.process_id, prepared.district_id, prepared.voter)
 
 
 async def _open_processes(session: AsyncSession, process_ids: set[int]) -> set[int]:

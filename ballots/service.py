@@ -65,6 +65,7 @@ __all__ = [
     "revote_allowed",
     "turnout",
     "write_cast",
+    "write_casts",
 ]
 
 
@@ -401,6 +402,82 @@ async def write_cast(session: AsyncSession, prepared: PreparedCast) -> CastResul
             )
         )
     return CastResult(receipt, prepared.district_id, "online", prepared.district_name)
+
+
+async def write_casts(
+    session: AsyncSession, prepared: Sequence[PreparedCast]
+) -> list[CastResult | AlreadyVoted]:
+    """Store several prepared online ballots with as few statements as possible.
+
+    Ballots are written in rounds of distinct (process, district, voter) keys, in the given
+    order, so a voter's later cast replaces their earlier one as if each had its own
+    ``write_cast``; each round is one multi-row ``INSERT … ON CONFLICT`` per re-voting rule. A
+    ballot that may not be replaced gets ``AlreadyVoted`` in its place in the answer. A failed
+    statement (a receipt hash clash) raises ``Conflict``: the transaction is lost.
+    """
+    if not prepared:
+        return []
+    dialect = session.get_bind().dialect.name
+    keys = ["process_id", "district_id", "voter_pseudonym"]
+    outcomes: list[CastResult | AlreadyVoted | None] = [None] * len(prepared)
+    rounds: list[list[int]] = []
+    seen: dict[tuple[int, int, str], int] = {}
+    for i, p in enumerate(prepared):
+        key = (p.process_id, p.district_id, p.voter)
+        depth = seen.get(key, -1) + 1
+        seen[key] = depth
+        if depth == len(rounds):
+            rounds.append([])
+        rounds[depth].append(i)
+    for members in rounds:
+        for replace in (True, False):
+            group = [i for i in members if prepared[i].replace is replace]
+            if not group:
+                continue
+            now = utcnow()
+            receipts: dict[int, str] = {}
+            rows = []
+            for i in group:
+                p = prepared[i]
+                receipts[i], digest = receipt_pair()
+                rows.append(
+                    {
+                        "process_id": p.process_id,
+                        "district_id": p.district_id,
+                        "voter_pseudonym": p.voter,
+                        "channel": "online",
+                        "content": p.content,
+                        "receipt_hash": digest,
+                        "cast_at": now,
+                    }
+                )
+            stmt = _insert(dialect)(Ballot).values(rows)
+            if replace:
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=keys,
+                    set_={
+                        "content": stmt.excluded.content,
+                        "receipt_hash": stmt.excluded.receipt_hash,
+                        "cast_at": stmt.excluded.cast_at,
+                    },
+                    where=sa.text("ballot.channel = 'online'"),
+                )
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+            stmt = stmt.returning(Ballot.process_id, Ballot.district_id, Ballot.voter_pseudonym)
+            try:
+                written = {tuple(r) for r in (await session.exec(stmt)).all()}  # type: ignore[call-overload]
+            except IntegrityError:
+                raise Conflict("The ballot could not be stored; please try again.") from None
+            for i in group:
+                p = prepared[i]
+                if (p.process_id, p.district_id, p.voter) in written:
+                    outcomes[i] = CastResult(receipts[i], p.district_id, "online", p.district_name)
+                else:
+                    outcomes[i] = AlreadyVoted(
+                        await _already_voted_message(session, p.process_id, p.district_id, p.voter)
+                    )
+    return [o for o in outcomes if o is not None]
 
 
 async def _cast(

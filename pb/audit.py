@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -32,7 +32,9 @@ from pb.models import TZDateTime, utcnow
 __all__ = [
     "GENESIS_HASH",
     "AuditEntry",
+    "PendingEntry",
     "append",
+    "append_many",
     "canonical_json",
     "count_entries",
     "entry_hash",
@@ -137,6 +139,16 @@ async def head_hash(session: AsyncSession) -> str:
     return result.first() or GENESIS_HASH
 
 
+@dataclass(frozen=True)
+class PendingEntry:
+    """An entry to append with ``append_many``: the same fields as ``append`` takes."""
+
+    action: str
+    actor_id: int | None = None
+    subject: str = ""
+    data: Mapping[str, Any] | None = None
+
+
 async def append(
     session: AsyncSession,
     action: str,
@@ -151,26 +163,50 @@ async def append(
     ``action`` is a dotted name (``user.roles_changed``); ``subject`` names what was acted on
     (``user:17``); ``data`` must be JSON-like (sets, enums, datetimes are converted).
     """
-    if not action:
+    entries = await append_many(session, [PendingEntry(action, actor_id, subject, data)])
+    return entries[0]
+
+
+async def append_many(session: AsyncSession, pending: Sequence[PendingEntry]) -> list[AuditEntry]:
+    """Add several entries at the head of the chain, in order, inside the caller's transaction.
+
+    One lock, one read of the head and one multi-row insert, however many entries: a unit of
+    work that stores many actions at once (casts stored together, see ``ballots.batch``) holds
+    the chain only for that.
+    """
+    if any(not p.action for p in pending):
         raise ValueError("audit action must not be empty")
-    data_text = canonical_json(dict(data or {}))
+    texts = [canonical_json(dict(p.data or {})) for p in pending]
+    if not pending:
+        return []
     await _lock_chain(session)
     prev = await head_hash(session)
-    at = utcnow()
-    entry = AuditEntry(
-        at=at,
-        actor_id=actor_id,
-        action=action,
-        subject=subject,
-        data=data_text,
-        prev_hash=prev,
-        hash=entry_hash(
-            at=at, actor_id=actor_id, action=action, subject=subject, data=data_text, prev_hash=prev
-        ),
-    )
-    session.add(entry)
+    entries: list[AuditEntry] = []
+    for p, data_text in zip(pending, texts, strict=True):
+        at = utcnow()
+        digest = entry_hash(
+            at=at,
+            actor_id=p.actor_id,
+            action=p.action,
+            subject=p.subject,
+            data=data_text,
+            prev_hash=prev,
+        )
+        entries.append(
+            AuditEntry(
+                at=at,
+                actor_id=p.actor_id,
+                action=p.action,
+                subject=p.subject,
+                data=data_text,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        prev = digest
+    session.add_all(entries)
     await session.flush()
-    return entry
+    return entries
 
 
 async def verify_chain(session: AsyncSession) -> list[str]:

@@ -5,7 +5,10 @@ readers never wait for the writer, enforced foreign keys, a busy timeout, and ``
 transactions. The last one means a transaction takes the write lock when it starts, so two
 transactions never both read and then fail to upgrade to a write ("database is locked"); writers
 queue instead, and anything read inside a transaction stays true until it commits (the audit
-chain relies on that). PostgreSQL is reached through asyncpg with a small pool per worker.
+chain relies on that). PostgreSQL is reached through asyncpg with a pool per worker, without a
+"pre-ping" round trip on every checkout: connections are recycled every half hour, and a
+connection found broken (a restarted server) makes SQLAlchemy discard the whole pool, so only
+the request that met it fails and the next ones reconnect.
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ __all__ = ["AsyncSession", "create_engine", "make_session_factory", "metadata", 
 metadata = SQLModel.metadata
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-# Per worker; two workers stay far below PostgreSQL's default max_connections (100).
-PG_POOL_SIZE = 5
-PG_MAX_OVERFLOW = 5
+# Per worker: enough for a few dozen concurrent requests (each holds a connection only for its
+# own transaction); two workers stay well below PostgreSQL's default max_connections (100).
+PG_POOL_SIZE = 16
+PG_MAX_OVERFLOW = 8
 
 
 def create_engine(settings: Settings, **engine_options: Any) -> AsyncEngine:
@@ -48,7 +52,8 @@ def create_engine(settings: Settings, **engine_options: Any) -> AsyncEngine:
     options = {
         "pool_size": PG_POOL_SIZE,
         "max_overflow": PG_MAX_OVERFLOW,
-        "pool_pre_ping": True,
+        # No pre-ping: it costs a round trip per checkout (see the module docstring).
+        "pool_pre_ping": False,
         "pool_recycle": 1800,
         "connect_args": {"server_settings": {"application_name": "pb"}},
     }

@@ -72,6 +72,23 @@ class DatabaseStore(Store):
                 session.add(row)
             return row.data.encode("utf-8")
 
+    async def read(self, session: AsyncSession, key: str) -> bytes | None:
+        """The live value of ``key`` read on ``session`` (one statement, no transaction of its own).
+
+        The web app reads the session this way on the request's own database session, so a
+        request costs one transaction, not two. Expired rows count as missing and are left to
+        ``delete_expired``.
+        """
+        result = await session.exec(
+            select(WebSession.data, WebSession.expires_at).where(
+                col(WebSession.id) == token_hash(key)
+            )
+        )
+        row = result.first()
+        if row is None or not _live(row[1]):
+            return None
+        return row[0].encode("utf-8")
+
     async def delete(self, key: str) -> None:
         async with session_scope(self._factory) as session:
             await session.exec(delete(WebSession).where(col(WebSession.id) == token_hash(key)))

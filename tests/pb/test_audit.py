@@ -145,3 +145,30 @@ async def test_concurrent_appends_stay_one_chain(engine):
     async with session_scope(factory) as session:
         assert await count_entries(session) == 20
         assert await verify_chain(session) == []
+
+
+async def test_append_many_chains_in_order_with_one_head_read(db_session):
+    first = await append(db_session, "process.created", actor_id=1, subject="process:1")
+    batch = await audit.append_many(
+        db_session,
+        [
+            audit.PendingEntry("ballot.cast", subject="process:1", data={"district_id": d})
+            for d in (3, 1, 2)
+        ],
+    )
+    assert [e.prev_hash for e in batch] == [first.hash, batch[0].hash, batch[1].hash]
+    assert [e.data_dict()["district_id"] for e in batch] == [3, 1, 2]
+    # Stored in chain order: ids follow the chain, and the whole log verifies.
+    assert [e.id for e in batch] == sorted(e.id for e in batch) and batch[0].id > first.id
+    assert await head_hash(db_session) == batch[-1].hash
+    assert await verify_chain(db_session) == []
+    assert await audit.append_many(db_session, []) == []
+    assert await count_entries(db_session) == 4
+
+
+async def test_append_many_refuses_an_empty_action_before_writing(db_session):
+    with pytest.raises(ValueError):
+        await audit.append_many(
+            db_session, [audit.PendingEntry("ballot.cast"), audit.PendingEntry("")]
+        )
+    assert await count_entries(db_session) == 0

@@ -67,3 +67,17 @@ async def test_delete_expired_and_delete_all(session_factory):
     assert await store.exists("b") and await store.exists("c")
     await store.delete_all()
     assert not await store.exists("b") and not await store.exists("c")
+
+
+async def test_read_on_a_given_session_sees_only_live_values(session_factory):
+    store = DatabaseStore(session_factory)
+    await store.set("live", "one", expires_in=60)
+    await store.set("old", "two", expires_in=timedelta(seconds=-1))
+    await store.set("forever", "three")
+    async with session_factory() as session:
+        assert await store.read(session, "live") == b"one"
+        assert await store.read(session, "forever") == b"three"
+        assert await store.read(session, "old") is None
+        assert await store.read(session, "missing") is None
+    # Reading neither renews nor removes anything: the expired row waits for delete_expired.
+    assert await store.delete_expired() == 1

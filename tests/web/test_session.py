@@ -134,3 +134,42 @@ async def test_suspended_user_is_signed_out(client: WebClient, engine, web_setti
         await AccountService(session, web_settings).set_active(admin, user.id, False)
 
     assert (await client.get("/account")).status_code == 303
+
+
+async def test_signed_in_page_reads_session_user_and_roles_in_one_transaction(
+    client: WebClient, engine, web_settings
+) -> None:
+    from sqlalchemy import event
+
+    from pb.accounts import Role
+    from web.auth import current_viewer, load_viewer
+
+    await make_user(engine, web_settings, "olga@example.org", [Role.OFFICIAL, Role.MODERATOR])
+    await client.login("olga@example.org")
+    await client.get("/")  # shows and drops the flash
+    app_engine = client.http.app.state.engine
+    begins: list[str] = []
+    statements: list[str] = []
+
+    def on_begin(conn) -> None:  # noqa: ANN001
+        begins.append("begin")
+
+    def on_execute(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(app_engine.sync_engine, "begin", on_begin)
+    event.listen(app_engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        response = await client.get("/account")
+    finally:
+        event.remove(app_engine.sync_engine, "begin", on_begin)
+        event.remove(app_engine.sync_engine, "before_cursor_execute", on_execute)
+    assert response.status_code == 200 and "official" in response.text
+    assert "moderator" in response.text
+    # One transaction; the session row once, the user with their roles in one statement.
+    assert len(begins) == 1, statements
+    assert sum("FROM web_session" in s for s in statements) == 1
+    roles = [s for s in statements if "user_role" in s]
+    assert len(roles) == 1 and "JOIN user_role" in roles[0], statements
+    assert not any(s.lstrip().upper().startswith(("INSERT", "UPDATE")) for s in statements)
+    assert current_viewer and load_viewer  # the helpers the app uses stay importable

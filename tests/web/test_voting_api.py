@@ -1,0 +1,198 @@
+"""The JSON cast endpoint: the same checks as the ballot page, answers as JSON or problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from ballots import verification
+from ballots.models import Ballot
+from pb import audit
+from pb.audit import AuditEntry
+from pb.db import make_session_factory, session_scope
+from pb.processes import Phase, ProcessService
+from tests.ballots.voting_city import build_city, import_default_roll, verify
+from tests.web.conftest import WebClient
+
+PASSWORD = "Tulip-garden-42-quiet"
+PROBLEM = "application/problem+json"
+
+
+async def _city(engine: Any, settings: Any, config: dict[str, Any] | None = None) -> Any:
+    async with session_scope(make_session_factory(engine)) as session:
+        city = await build_city(session, settings, ballot_config=config)
+        await import_default_roll(session, settings, city)
+        await verify(session, settings, city, city.voters[0], "R-001")  # North only
+        return city
+
+
+@pytest.fixture
+async def city(engine: Any, web_settings: Any) -> Any:
+    return await _city(engine, web_settings)
+
+
+def url(city: Any, district: Any) -> str:
+    return f"/api/processes/{city.process.id}/districts/{district.id}/ballots"
+
+
+async def signed_in(client: WebClient, city: Any, i: int = 0) -> dict[str, str]:
+    await client.login(city.voters[i].email, PASSWORD)
+    return {"x-csrftoken": await client.fresh_token()}
+
+
+async def rows(engine: Any) -> tuple[list[Ballot], list[AuditEntry], list[str]]:
+    async with session_scope(make_session_factory(engine)) as session:
+        ballots = list((await session.exec(select(Ballot))).all())
+        entries = list(
+            (await session.exec(select(AuditEntry).where(AuditEntry.action == "ballot.cast"))).all()
+        )
+        return ballots, entries, await audit.verify_chain(session)
+
+
+async def test_cast_answers_a_receipt_and_stores_ballot_with_audit_entry(
+    client: WebClient, city: Any, engine: Any
+) -> None:
+    headers = await signed_in(client, city)
+    north = city.projects["north"]
+    response = await client.http.post(
+        url(city, city.north), json={"ballot": [north[1], north[2]]}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["district_id"] == city.north.id and body["district"] == "North"
+    assert body["process_id"] == city.process.id and body["channel"] == "online"
+    assert response.headers["cache-control"] == "no-store"
+    [ballot], [entry], problems = await rows(engine)
+    assert ballot.receipt_hash == verification.receipt_hash(body["receipt"])
+    assert entry.data_dict() == {"district_id": city.north.id, "channel": "online"}
+    assert entry.actor_id is None and problems == []
+    # Casting again replaces the ballot (re-voting is on by default) and logs a second entry.
+    again = await client.http.post(
+        url(city, city.north), json={"ballot": [north[0]]}, headers=headers
+    )
+    assert again.status_code == 201
+    [ballot], entries, problems = await rows(engine)
+    assert ballot.receipt_hash == verification.receipt_hash(again.json()["receipt"])
+    assert len(entries) == 2 and problems == []
+
+
+async def test_invalid_ballot_is_a_422_problem(client: WebClient, city: Any, engine: Any) -> None:
+    headers = await signed_in(client, city)
+    north = city.projects["north"]
+    over = await client.http.post(url(city, city.north), json={"ballot": north}, headers=headers)
+    assert over.status_code == 422 and over.headers["content-type"].startswith(PROBLEM)
+    assert "more than the" in over.json()["detail"]
+    unknown = await client.http.post(
+        url(city, city.north), json={"ballot": ["999999"]}, headers=headers
+    )
+    assert unknown.status_code == 422 and "not on this ballot" in unknown.json()["detail"]
+    shapeless = await client.http.post(url(city, city.north), json={"ballot": 3}, headers=headers)
+    assert shapeless.status_code == 400 and shapeless.headers["content-type"].startswith(PROBLEM)
+    assert await rows(engine) == ([], [], [])
+
+
+async def test_csrf_and_sign_in_are_required(client: WebClient, city: Any, engine: Any) -> None:
+    ballot = {"ballot": [city.projects["north"][0]]}
+    anonymous = await client.http.post(url(city, city.north), json=ballot)
+    assert anonymous.status_code in (401, 403)
+    assert anonymous.headers["content-type"].startswith(PROBLEM)
+    await signed_in(client, city)
+    no_token = await client.http.post(url(city, city.north), json=ballot)
+    assert no_token.status_code == 403 and no_token.headers["content-type"].startswith(PROBLEM)
+    wrong = await client.http.post(url(city, city.north), json=ballot, headers={"x-csrftoken": "x"})
+    assert wrong.status_code == 403
+    assert (await rows(engine))[0] == []
+
+
+async def test_not_eligible_and_unverified_are_refused(
+    client: WebClient, city: Any, engine: Any
+) -> None:
+    headers = await signed_in(client, city)
+    south = await client.http.post(
+        url(city, city.south), json={"ballot": [city.projects["south"][0]]}, headers=headers
+    )
+    assert south.status_code == 403 and "not registered to vote in South" in south.json()["detail"]
+    await client.post_form("/logout", {})
+    client.token = ""
+    headers = await signed_in(client, city, 1)  # never verified
+    unverified = await client.http.post(
+        url(city, city.north), json={"ballot": [city.projects["north"][0]]}, headers=headers
+    )
+    assert unverified.status_code == 403 and unverified.headers["content-type"].startswith(PROBLEM)
+    missing = await client.http.post(
+        f"/api/processes/{city.process.id}/districts/999999/ballots",
+        json={"ballot": []},
+        headers=headers,
+    )
+    assert missing.status_code == 404
+    assert (await rows(engine))[0] == []
+
+
+async def test_wrong_phase_is_a_409(
+    client: WebClient, city: Any, engine: Any, web_settings: Any
+) -> None:
+    headers = await signed_in(client, city)
+    async with session_scope(make_session_factory(engine)) as session:
+        await ProcessService(session, web_settings).advance_phase(
+            city.admin, city.process.id, Phase.CLOSED
+        )
+    closed = await client.http.post(
+        url(city, city.north), json={"ballot": [city.projects["north"][0]]}, headers=headers
+    )
+    assert closed.status_code == 409 and "Voting is not open" in closed.json()["detail"]
+    assert (await rows(engine))[0] == []
+
+
+async def test_without_revote_the_second_cast_is_a_409(
+    client: WebClient, engine: Any, web_settings: Any
+) -> None:
+    city = await _city(engine, web_settings, {"format": "knapsack", "revote": False})
+    headers = await signed_in(client, city)
+    north = city.projects["north"]
+    first = await client.http.post(
+        url(city, city.north), json={"ballot": [north[0]]}, headers=headers
+    )
+    assert first.status_code == 201
+    second = await client.http.post(
+        url(city, city.north), json={"ballot": [north[1]]}, headers=headers
+    )
+    assert second.status_code == 409 and "already voted" in second.json()["detail"]
+    [ballot], entries, _ = await rows(engine)
+    assert ballot.receipt_hash == verification.receipt_hash(first.json()["receipt"])
+    assert len(entries) == 1
+
+
+async def test_endpoint_is_in_the_openapi_schema(client: WebClient) -> None:
+    schema = (await client.http.get("/schema/openapi.json")).json()
+    path = schema["paths"]["/api/processes/{process_id}/districts/{district_id}/ballots"]
+    assert "post" in path and "201" in path["post"]["responses"]
+
+
+async def test_cast_routes_read_without_a_transaction_of_their_own(
+    client: WebClient, city: Any, backend: str
+) -> None:
+    from sqlalchemy import event
+
+    headers = await signed_in(client, city)
+    app_engine = client.http.app.state.engine
+    seen: list[tuple[str, str | None]] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if "FROM web_session" in statement:
+            seen.append((statement, conn.get_execution_options().get("isolation_level")))
+
+    event.listen(app_engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        cast = await client.http.post(
+            url(city, city.north), json={"ballot": [city.projects["north"][0]]}, headers=headers
+        )
+        page = await client.get(f"/processes/{city.process.slug}/receipt-check")
+    finally:
+        event.remove(app_engine.sync_engine, "before_cursor_execute", on_execute)
+    assert cast.status_code == 201 and page.status_code == 200
+    # On PostgreSQL the cast route (marked READS_ONLY_OPT) reads in autocommit; other pages,
+    # and every page on SQLite, keep their one transaction.
+    expected = "AUTOCOMMIT" if backend == "postgres" else None
+    assert [level for _, level in seen] == [expected, None]
