@@ -2,7 +2,8 @@
 
 pabutools is configured with our tie-break (lower cost, more supporters, project id), so both
 sides must pick the same projects. Generated elections run in the default suite; real files run
-where pabutools finishes in about 20 s (measured with ``bench/tally.py``), marked ``slow``.
+where pabutools finishes within ``PB_TEST_ORACLE_SECONDS`` (measured with ``bench/tally.py``),
+marked ``slow``.
 
 Known, explained disagreements (asserted, not hidden):
 
@@ -19,6 +20,7 @@ Known, explained disagreements (asserted, not hidden):
 from __future__ import annotations
 
 import math
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -61,7 +63,9 @@ if not DATA.exists():
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # pabutools runtimes on each approval file, seconds, measured by bench/tally.py on the 2-core
-# machine of docs/benchmarks.md; files above ~20 s are skipped.
+# machine of docs/benchmarks.md. Files above PB_TEST_ORACLE_SECONDS (default 20; CI sets more)
+# are skipped, so a local `make test` stays short while CI compares more of the real files.
+ORACLE_SECONDS = float(os.environ.get("PB_TEST_ORACLE_SECONDS", "20"))
 PABUTOOLS_MES_SECONDS = {
     "France_Toulouse_2022": 2.0,
     "Netherlands_Amsterdam_309": 4.9,
@@ -298,10 +302,11 @@ def _approval_files(limits: dict[str, float]) -> list:
     params = []
     for name, seconds in sorted(limits.items()):
         marks = [pytest.mark.slow]
-        if seconds > 20:
+        if seconds > ORACLE_SECONDS:
             marks.append(
                 pytest.mark.skip(
-                    reason=f"pabutools needs about {seconds:.0f} s on this file (> 20 s)"
+                    reason=f"pabutools needs about {seconds:.0f} s on this file "
+                    f"(> PB_TEST_ORACLE_SECONDS={ORACLE_SECONDS:g})"
                 )
             )
         params.append(pytest.param(name, id=name[:50], marks=marks))
