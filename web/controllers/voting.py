@@ -22,7 +22,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, FormMultiDict
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Response, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -181,7 +181,7 @@ class VotingController(Controller):
     async def home(
         self,
         request: Request,
-        slug: str,
+        slug: FromPath[str],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -235,7 +235,7 @@ class VotingController(Controller):
     async def verify_roll(
         self,
         request: Request,
-        slug: str,
+        slug: FromPath[str],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -262,7 +262,7 @@ class VotingController(Controller):
     async def verify_code(
         self,
         request: Request,
-        slug: str,
+        slug: FromPath[str],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -376,8 +376,8 @@ class VotingController(Controller):
     async def ballot(
         self,
         request: Request,
-        slug: str,
-        district_id: int,
+        slug: FromPath[str],
+        district_id: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -391,8 +391,8 @@ class VotingController(Controller):
     async def summary(
         self,
         request: Request,
-        slug: str,
-        district_id: int,
+        slug: FromPath[str],
+        district_id: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -408,8 +408,8 @@ class VotingController(Controller):
     async def review(
         self,
         request: Request,
-        slug: str,
-        district_id: int,
+        slug: FromPath[str],
+        district_id: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -440,8 +440,8 @@ class VotingController(Controller):
     async def cast(
         self,
         request: Request,
-        slug: str,
-        district_id: int,
+        slug: FromPath[str],
+        district_id: FromPath[int],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -512,7 +512,7 @@ class VotingController(Controller):
         request: Request,
         process_id: FromPath[int],
         district_id: FromPath[int],
-        data: CastRequest,
+        data: JSONBody[CastRequest],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -549,7 +549,7 @@ class VotingController(Controller):
     async def receipt(
         self,
         request: Request,
-        slug: str,
+        slug: FromPath[str],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -583,7 +583,7 @@ class ReceiptCheckController(Controller):
     async def form(
         self,
         request: Request,
-        slug: str,
+        slug: FromPath[str],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
@@ -603,7 +603,7 @@ class ReceiptCheckController(Controller):
     async def check(
         self,
         request: Request,
-        slug: str,
+        slug: FromPath[str],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
