@@ -29,6 +29,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -47,6 +48,13 @@ log = logging.getLogger("pb.ballots")
 MAX_BATCH = 64
 
 _Pending = tuple[PreparedCast, "asyncio.Future[CastResult]"]
+# The phase check inside a batch's transaction, built once (run per batch).
+_OPEN_STATEMENT = (
+    select(Process.id, Process.kind, Process.phase)
+    .where(col(Process.id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(Process.id))
+    .with_for_update(read=True)
+)
 
 
 class CastBatcher:
@@ -117,7 +125,9 @@ class CastBatcher:
                     if isinstance(outcome, CastResult):
                         stored.append(batch[i])
                 # Last: the chain is locked from here to the commit.
-                await audit.append_many(session, [cast_audit_entry(p) for p in stored])
+                await audit.append_many(
+                    session, [cast_audit_entry(p) for p in stored], entries=False
+                )
                 await session.commit()
             except BaseException:
                 await session.rollback()
@@ -141,14 +151,7 @@ def _key(prepared: PreparedCast) -> tuple[int, int, str]:
 
 async def _open_processes(session: AsyncSession, process_ids: set[int]) -> set[int]:
     """The processes among ``process_ids`` whose voting is open, locked against a phase change."""
-    rows = (
-        await session.exec(
-            select(Process.id, Process.kind, Process.phase)
-            .where(col(Process.id).in_(sorted(process_ids)))
-            .order_by(col(Process.id))
-            .with_for_update(read=True)
-        )
-    ).all()
+    rows = (await session.exec(_OPEN_STATEMENT, params={"ids": sorted(process_ids)})).all()
     return {
         int(pid)
         for pid, kind, phase in rows

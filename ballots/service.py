@@ -13,35 +13,45 @@ voter nor the ballot's content.
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ballots import formats
+from ballots.cast_context import (
+    BallotSpec,
+    PreparedCast,
+    ballot_content,
+    cached_costs,
+    check_open,
+    config_for,
+    context_statement,
+    costs_key,
+    load_costs,
+    prepare,
+    right_part,
+    spec_from_row,
+)
 from ballots.models import Ballot
 from ballots.verification import (
-    RIGHT_COLUMNS,
     pseudonym,
     receipt_hash,
     receipt_pair,
-    right_from_row,
     roll_entry_by_reference,
     voter_right,
-    with_right,
 )
 from pb import audit
 from pb.accounts import AccountService, Role, User
 from pb.errors import AlreadyVoted, Conflict, Forbidden, NotEligible, NotFound
 from pb.models import utcnow
-from pb.processes import District, Phase, Process, ProcessKind, WrongPhase, voting_phase
+from pb.processes import District, Phase, Process, WrongPhase
 from pb.settings import Settings
 from proposals.models import Proposal
 from proposals.service import ProposalService
@@ -99,17 +109,7 @@ def revote_allowed(process: Process) -> bool:
 
 def district_config(process: Process, district: District) -> formats.BallotConfig:
     """The frozen ballot configuration for one district (knapsack: the district's budget)."""
-    return _config_for(process.ballot_config_dict, district.budget)
-
-
-def _config_for(config: dict[str, Any], budget: int) -> formats.BallotConfig:
-    data = {k: v for k, v in config.items() if k != "revote"}
-    if data.get("format") == "knapsack" and "budget" not in data:
-        data["budget"] = budget
-    try:
-        return formats.config_from_dict(data)
-    except (ValueError, TypeError) as exc:
-        raise Conflict(f"The ballot of this process is misconfigured: {exc}.") from None
+    return config_for(process.ballot_config_dict, district.budget)
 
 
 async def ballot_form(
@@ -125,42 +125,6 @@ async def ballot_form(
         process_id, district_id
     )
     return BallotForm(process, district, district_config(process, district), projects)
-
-
-@dataclass(frozen=True)
-class BallotSpec:
-    """What casting needs about one district's ballot, from one query plus a short-lived cache."""
-
-    process_id: int
-    slug: str
-    kind: str
-    phase: str
-    revote: bool
-    district_id: int
-    district_name: str
-    config: formats.BallotConfig
-    costs: Mapping[str, int]
-
-
-# The projects and costs of a ballot, per (process, district, frozen configuration hash). The
-# configuration is frozen when voting opens; projects are re-read at least every few seconds.
-_PROJECTS_TTL = 5.0
-_projects_cache: dict[tuple[str, int, int, str, str], tuple[float, dict[str, int]]] = {}
-
-
-async def _ballot_costs(
-    session: AsyncSession, key: tuple[str, int, int, str, str], frozen: bool
-) -> dict[str, int]:
-    now = time.monotonic()
-    hit = _projects_cache.get(key)
-    if frozen and hit is not None and now - hit[0] < _PROJECTS_TTL:
-        return hit[1]
-    projects = await ProposalService(session, Settings(), None).ballot_projects(key[1], key[2])
-    costs = {str(p.id): int(p.official_cost or 0) for p in projects}
-    if len(_projects_cache) > 256:
-        _projects_cache.clear()
-    _projects_cache[key] = (now, costs)
-    return costs
 
 
 async def ballot_spec(
@@ -182,65 +146,24 @@ async def _spec_and_right(
     slug: str | None,
     user_id: int | None,
 ) -> tuple[BallotSpec, Sequence[Any] | None]:
-    """One query for the ballot and, with ``user_id``, the voter's verification."""
-    where = Process.id == process_id if process_id is not None else Process.slug == slug
-    columns: list[Any] = [
-        Process.id,
-        Process.slug,
-        Process.kind,
-        Process.phase,
-        Process.ballot_config,
-        Process.frozen_hash,
-        Process.created_at,
-        District.name,
-        District.budget,
-    ]
-    query: Any
-    if user_id is not None:
-        query = select(*columns, *RIGHT_COLUMNS)
-        query = with_right(query.select_from(Process), Process.id, user_id)
+    """One prebuilt query for the ballot and, with ``user_id``, the voter's verification."""
+    params: dict[str, Any] = {"district_id": district_id}
+    if process_id is not None:
+        params["process_id"] = process_id
     else:
-        query = select(*columns).select_from(Process)
-    query = query.join(District, col(District.process_id) == Process.id).where(
-        where, District.id == district_id
-    )
-    row = (await session.exec(query)).first()
+        params["slug"] = slug
+    if user_id is not None:
+        params["user_id"] = user_id
+    statement = context_statement(by_slug=process_id is None, with_voter=user_id is not None)
+    row = (await session.exec(statement, params=params)).first()
     if row is None:
         raise NotFound("No such ballot in this process.")
-    pid, pslug, kind, phase, config_text, frozen, created, name, budget = row[:9]
-    if kind != ProcessKind.BUDGETING:
-        raise Conflict("This process is a consultation: it has questions, not ballots.")
-    data = json.loads(config_text or "{}")
-    # The ballot's projects are cached for a few seconds, per database and process edition.
-    bind = session.get_bind()
-    key = (str(bind.engine.url), pid, district_id, frozen or "", str(created))
-    spec = BallotSpec(
-        process_id=pid,
-        slug=pslug,
-        kind=kind,
-        phase=phase,
-        revote=bool(data.get("revote", True)),
-        district_id=district_id,
-        district_name=name,
-        config=_config_for(data, budget),
-        costs=await _ballot_costs(session, key, bool(frozen)),
-    )
-    return spec, (row[9:] if user_id is not None else None)
-
-
-def ballot_content(valid: formats.ValidBallot) -> str:
-    """Canonical JSON of a checked ballot: what is stored and published."""
-    body: dict[str, Any] = {"format": valid.format, "projects": list(valid.projects)}
-    if valid.points:
-        body["points"] = list(valid.points)
-    return json.dumps(body, sort_keys=True, separators=(",", ":"))
-
-
-def _check_open(process: Process | BallotSpec) -> None:
-    if process.kind != ProcessKind.BUDGETING:
-        raise Conflict("This process is a consultation: it has questions, not ballots.")
-    if Phase(process.phase) is not voting_phase(process.kind):
-        raise WrongPhase(f"Voting is not open: the process is in the {process.phase} phase.")
+    key = costs_key(session.get_bind().engine.url, row, district_id)
+    costs = cached_costs(key, row)
+    if costs is None:
+        costs = await load_costs(session, key)
+    spec = spec_from_row(row, district_id, costs)
+    return spec, (right_part(row) if user_id is not None else None)
 
 
 def _validate(form: BallotForm | BallotSpec, raw_ballot: object) -> formats.ValidBallot:
@@ -249,6 +172,31 @@ def _validate(form: BallotForm | BallotSpec, raw_ballot: object) -> formats.Vali
 
 def _insert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+_BALLOT_KEY = ["process_id", "district_id", "voter_pseudonym"]
+
+
+@functools.cache
+def _online_upsert(dialect: str, replace: bool) -> Any:
+    """The statement that stores online ballots, run with one parameter set per ballot (the
+    rows go out as one multi-row ``INSERT … ON CONFLICT``); built once per dialect and rule.
+    Returns the keys of the ballots written."""
+    table = Ballot.__table__  # type: ignore[attr-defined]
+    stmt = _insert(dialect)(table)
+    if replace:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=_BALLOT_KEY,
+            set_={
+                "content": stmt.excluded.content,
+                "receipt_hash": stmt.excluded.receipt_hash,
+                "cast_at": stmt.excluded.cast_at,
+            },
+            where=sa.text("ballot.channel = 'online'"),
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=_BALLOT_KEY)
+    return stmt.returning(table.c.process_id, table.c.district_id, table.c.voter_pseudonym)
 
 
 async def _write(
@@ -325,18 +273,6 @@ async def cast_ballot_by_slug(
     return await _cast(session, settings, district_id, None, slug, user_id, raw_ballot)
 
 
-@dataclass(frozen=True)
-class PreparedCast:
-    """A checked online ballot, ready to store: who (pseudonym only), where, and what."""
-
-    process_id: int
-    district_id: int
-    district_name: str
-    voter: str
-    content: str
-    replace: bool
-
-
 async def prepare_cast(
     session: AsyncSession,
     settings: Settings,
@@ -353,22 +289,8 @@ async def prepare_cast(
     ``cast_ballot`` does, except ``AlreadyVoted``, which only storing can tell.
     """
     spec, right_row = await _spec_and_right(session, district_id, process_id, slug, user_id)
-    _check_open(spec)
     assert right_row is not None
-    right = right_from_row(settings, spec.process_id, right_row)
-    if district_id not in right.districts:
-        raise NotEligible(f"You are not registered to vote in {spec.district_name}.")
-    if isinstance(raw_ballot, formats.FormBallot):
-        raw_ballot = raw_ballot.raw(spec.config, spec.costs)
-    valid = formats.validate_ballot(spec.config, spec.costs, raw_ballot)
-    return PreparedCast(
-        process_id=spec.process_id,
-        district_id=district_id,
-        district_name=spec.district_name,
-        voter=right.pseudonym,
-        content=ballot_content(valid),
-        replace=spec.revote,
-    )
+    return prepare(settings, spec, right_row, raw_ballot)
 
 
 def cast_audit_entry(prepared: PreparedCast) -> audit.PendingEntry:
@@ -418,7 +340,6 @@ async def write_casts(
     if not prepared:
         return []
     dialect = session.get_bind().dialect.name
-    keys = ["process_id", "district_id", "voter_pseudonym"]
     outcomes: list[CastResult | AlreadyVoted | None] = [None] * len(prepared)
     rounds: list[list[int]] = []
     seen: dict[tuple[int, int, str], int] = {}
@@ -451,22 +372,10 @@ async def write_casts(
                         "cast_at": now,
                     }
                 )
-            stmt = _insert(dialect)(Ballot).values(rows)
-            if replace:
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=keys,
-                    set_={
-                        "content": stmt.excluded.content,
-                        "receipt_hash": stmt.excluded.receipt_hash,
-                        "cast_at": stmt.excluded.cast_at,
-                    },
-                    where=sa.text("ballot.channel = 'online'"),
-                )
-            else:
-                stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-            stmt = stmt.returning(Ballot.process_id, Ballot.district_id, Ballot.voter_pseudonym)
+            stmt = _online_upsert(dialect, replace)
             try:
-                written = {tuple(r) for r in (await session.exec(stmt)).all()}  # type: ignore[call-overload]
+                result = await session.exec(stmt, params=rows)  # type: ignore[call-overload]
+                written = {tuple(r) for r in result.all()}
             except IntegrityError:
                 raise Conflict("The ballot could not be stored; please try again.") from None
             for i in group:
@@ -562,7 +471,7 @@ async def cast_paper_ballot(
     """
     await _require_role(session, settings, actor, Role.OFFICIAL, Role.ADMIN)
     form = await ballot_form(session, settings, process_id, district_id)
-    _check_open(form.process)
+    check_open(form.process)
     entry = await roll_entry_by_reference(session, settings, process_id, reference)
     if entry is None:
         raise NotEligible(

@@ -127,7 +127,12 @@ def receipt_pair() -> tuple[str, str]:
 
 # ------------------------------------------------------------------------------------ codes
 def new_code(length: int = CODE_LENGTH) -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+    """``length`` symbols drawn uniformly from ``CODE_ALPHABET`` by the OS's CSPRNG.
+
+    The alphabet has 32 symbols, so each symbol is exactly 5 random bits: one read of
+    ``5 * length`` bits serves the whole code, without bias (casting makes one per ballot)."""
+    bits = secrets.randbits(5 * length)
+    return "".join(CODE_ALPHABET[(bits >> (5 * i)) & 31] for i in range(length))
 
 
 def format_code(code: str) -> str:

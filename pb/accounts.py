@@ -97,6 +97,9 @@ class WebSession(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     data: str = Field(sa_type=Text)
     expires_at: datetime | None = Field(default=None, sa_type=TZDateTime, index=True)
+    # The signed-in user the data names (None for a visitor's session), kept beside the data so
+    # a query can join the session to its user; deleting the user ends their sessions.
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="CASCADE")
 
 
 def normalize_email(email: str) -> str:

@@ -23,6 +23,7 @@ from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy import Text, func, text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -121,21 +122,22 @@ def entry_hash(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+_LOCK_STATEMENT = text("SELECT pg_advisory_xact_lock(:key)")
+_HEAD_STATEMENT = select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1)
+_INSERT_STATEMENT = sa.insert(AuditEntry.__table__)  # type: ignore[attr-defined]
+
+
 async def _lock_chain(session: AsyncSession) -> None:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        await session.exec(
-            text("SELECT pg_advisory_xact_lock(:key)"), params={"key": AUDIT_LOCK_KEY}
-        )
+        await session.exec(_LOCK_STATEMENT, params={"key": AUDIT_LOCK_KEY})
     # SQLite: pb.db begins every transaction with BEGIN IMMEDIATE, so this transaction already
     # holds the database's single write lock.
 
 
 async def head_hash(session: AsyncSession) -> str:
     """Hash of the newest entry (``GENESIS_HASH`` for an empty log)."""
-    result = await session.exec(
-        select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1)
-    )
+    result = await session.exec(_HEAD_STATEMENT)
     return result.first() or GENESIS_HASH
 
 
@@ -167,12 +169,15 @@ async def append(
     return entries[0]
 
 
-async def append_many(session: AsyncSession, pending: Sequence[PendingEntry]) -> list[AuditEntry]:
+async def append_many(
+    session: AsyncSession, pending: Sequence[PendingEntry], *, entries: bool = True
+) -> list[AuditEntry]:
     """Add several entries at the head of the chain, in order, inside the caller's transaction.
 
     One lock, one read of the head and one multi-row insert, however many entries: a unit of
     work that stores many actions at once (casts stored together, see ``ballots.batch``) holds
-    the chain only for that.
+    the chain only for that. Returns the stored entries, or nothing with ``entries=False``
+    (spares building the objects for a caller that does not look at them).
     """
     if any(not p.action for p in pending):
         raise ValueError("audit action must not be empty")
@@ -181,7 +186,7 @@ async def append_many(session: AsyncSession, pending: Sequence[PendingEntry]) ->
         return []
     await _lock_chain(session)
     prev = await head_hash(session)
-    entries: list[AuditEntry] = []
+    rows: list[dict[str, Any]] = []
     for p, data_text in zip(pending, texts, strict=True):
         at = utcnow()
         digest = entry_hash(
@@ -192,21 +197,28 @@ async def append_many(session: AsyncSession, pending: Sequence[PendingEntry]) ->
             data=data_text,
             prev_hash=prev,
         )
-        entries.append(
-            AuditEntry(
-                at=at,
-                actor_id=p.actor_id,
-                action=p.action,
-                subject=p.subject,
-                data=data_text,
-                prev_hash=prev,
-                hash=digest,
-            )
+        rows.append(
+            {
+                "at": at,
+                "actor_id": p.actor_id,
+                "action": p.action,
+                "subject": p.subject,
+                "data": data_text,
+                "prev_hash": prev,
+                "hash": digest,
+            }
         )
         prev = digest
-    session.add_all(entries)
-    await session.flush()
-    return entries
+    if not entries:
+        await session.exec(_INSERT_STATEMENT, params=rows)
+        return []
+    # Ids in chain order: verify_chain reads the chain by id.
+    statement = _INSERT_STATEMENT.returning(
+        AuditEntry.__table__.c.id,  # type: ignore[attr-defined]
+        sort_by_parameter_order=True,
+    )
+    ids = (await session.exec(statement, params=rows)).scalars().all()
+    return [AuditEntry(id=i, **row) for i, row in zip(ids, rows, strict=True)]
 
 
 async def verify_chain(session: AsyncSession) -> list[str]:

@@ -2,14 +2,19 @@
 
 Keys (session tokens from cookies) are stored only as their SHA-256, so reading the table does not
 let anyone take over a session. Values are UTF-8 text (Litestar stores session data as JSON).
-Expired rows count as missing; ``delete_expired`` removes them in bulk.
+Expired rows count as missing; ``delete_expired`` removes them in bulk. The user a session signs in
+(``SESSION_USER_KEY`` in its data) is also kept in a column, so a query can join a session to its
+user.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from litestar.stores.base import Store
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -21,7 +26,15 @@ from pb.db import session_scope
 from pb.models import utcnow
 from pb.security import token_hash
 
-__all__ = ["DatabaseStore"]
+__all__ = ["READ_STATEMENT", "SESSION_USER_KEY", "DatabaseStore", "live_value"]
+
+# The key of the signed-in user's id in the session data; also stored in ``WebSession.user_id``.
+SESSION_USER_KEY = "uid"
+
+# Built once: every signed-in request runs it (parameter ``id``: the token's hash).
+READ_STATEMENT = select(WebSession.data, WebSession.expires_at).where(
+    col(WebSession.id) == bindparam("id")
+)
 
 
 def _expiry(expires_in: int | timedelta | None) -> datetime | None:
@@ -36,6 +49,24 @@ def _live(expires_at: datetime | None) -> bool:
     return expires_at is None or expires_at > utcnow()
 
 
+def _user_of(data: str) -> int | None:
+    """The user id the session data names (``SESSION_USER_KEY``), if any."""
+    try:
+        decoded = json.loads(data)
+    except ValueError:
+        return None
+    user_id = decoded.get(SESSION_USER_KEY) if isinstance(decoded, dict) else None
+    return user_id if isinstance(user_id, int) and not isinstance(user_id, bool) else None
+
+
+def live_value(row: Any) -> bytes | None:
+    """The value of a row whose first columns are a session's data and expiry (as
+    ``READ_STATEMENT`` reads them); None for no row, no session (an outer join) or an expired one."""
+    if row is None or row[0] is None or not _live(row[1]):
+        return None
+    return row[0].encode("utf-8")  # type: ignore[no-any-return]
+
+
 class DatabaseStore(Store):
     """Key/value store on the ``web_session`` table; each call is its own short transaction."""
 
@@ -48,14 +79,23 @@ class DatabaseStore(Store):
         self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
     ) -> None:
         data = value.decode("utf-8") if isinstance(value, bytes) else value
-        row = {"id": token_hash(key), "data": data, "expires_at": _expiry(expires_in)}
+        row = {
+            "id": token_hash(key),
+            "data": data,
+            "expires_at": _expiry(expires_in),
+            "user_id": _user_of(data),
+        }
         async with session_scope(self._factory) as session:
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
             statement = insert(WebSession).values(**row)
             statement = statement.on_conflict_do_update(
                 index_elements=[WebSession.id],
-                set_={"data": statement.excluded.data, "expires_at": statement.excluded.expires_at},
+                set_={
+                    "data": statement.excluded.data,
+                    "expires_at": statement.excluded.expires_at,
+                    "user_id": statement.excluded.user_id,
+                },
             )
             await session.exec(statement)
 
@@ -79,15 +119,8 @@ class DatabaseStore(Store):
         request costs one transaction, not two. Expired rows count as missing and are left to
         ``delete_expired``.
         """
-        result = await session.exec(
-            select(WebSession.data, WebSession.expires_at).where(
-                col(WebSession.id) == token_hash(key)
-            )
-        )
-        row = result.first()
-        if row is None or not _live(row[1]):
-            return None
-        return row[0].encode("utf-8")
+        result = await session.exec(READ_STATEMENT, params={"id": token_hash(key)})
+        return live_value(result.first())
 
     async def delete(self, key: str) -> None:
         async with session_scope(self._factory) as session:

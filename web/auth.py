@@ -35,6 +35,8 @@ __all__ = [
     "requires_login",
     "refresh_fingerprint",
     "requires_role",
+    "session_holds",
+    "session_user_id",
     "sign_in",
     "sign_out",
 ]
@@ -70,8 +72,26 @@ ANONYMOUS = Viewer()
 
 
 def _fingerprint(user: User) -> str:
+    return _password_fingerprint(user.password_hash)
+
+
+def _password_fingerprint(password_hash: str) -> str:
     """A short digest of the password hash: changes whenever the password changes."""
-    return hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:16]
+
+
+def session_user_id(session_data: object) -> int | None:
+    """The user id a web session's data names, if any."""
+    user_id = session_data.get(USER_KEY) if isinstance(session_data, dict) else None
+    return user_id if isinstance(user_id, int) else None
+
+
+def session_holds(session_data: object, is_active: bool | None, password_hash: str | None) -> bool:
+    """Whether a session still signs its user in: the account exists and is active, and the
+    password has not changed since the session began."""
+    if not is_active or password_hash is None or not isinstance(session_data, dict):
+        return False
+    return session_data.get(_FINGERPRINT_KEY) == _password_fingerprint(password_hash)
 
 
 def _settings(connection: ASGIConnection) -> Settings:
@@ -93,10 +113,9 @@ async def load_viewer(connection: ASGIConnection) -> Viewer:
     cached = state.get(_VIEWER_STATE)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    raw_session = connection.scope.get("session")
-    user_id = raw_session.get(USER_KEY) if isinstance(raw_session, dict) else None
+    user_id = session_user_id(connection.scope.get("session"))
     viewer = ANONYMOUS
-    if isinstance(user_id, int):
+    if user_id is not None:
         viewer = await _load(request_session(connection), connection, user_id)
         if viewer is ANONYMOUS:
             sign_out(connection)
@@ -120,8 +139,7 @@ async def _load(session: AsyncSession, connection: ASGIConnection, user_id: int)
     if not rows:
         return ANONYMOUS
     user = rows[0][0]
-    fingerprint = connection.scope["session"].get(_FINGERPRINT_KEY)
-    if not user.is_active or fingerprint != _fingerprint(user):
+    if not session_holds(connection.scope["session"], user.is_active, user.password_hash):
         return ANONYMOUS
     return Viewer(
         user_id=user_id,

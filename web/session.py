@@ -33,7 +33,7 @@ from litestar.middleware.session.server_side import (
 )
 from litestar.types import Empty, Message, ScopeSession
 
-from pb.sessions import DatabaseStore
+from pb.sessions import SESSION_USER_KEY, DatabaseStore
 from web.db import request_session
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
     "session_expired",
 ]
 
-USER_KEY = "uid"
+USER_KEY = SESSION_USER_KEY
 FLASH_KEY = "flash"
 # Time of the last write, kept inside the session data itself (epoch seconds).
 _WRITTEN_KEY = "_w"

@@ -194,6 +194,19 @@ async def test_code_count_is_bounded(db_session, settings, count_) -> None:  # t
         )
 
 
+def test_new_codes_use_every_symbol_at_every_position() -> None:
+    assert len(set(v.CODE_ALPHABET)) == 32  # 5 bits a symbol: no modulo bias
+    codes = [v.new_code() for _ in range(3000)]
+    assert {len(c) for c in codes} == {v.CODE_LENGTH}
+    assert len(set(codes)) == len(codes)
+    for position in range(v.CODE_LENGTH):
+        # Each symbol is missing from a position with probability about 32 * e^-94.
+        assert {c[position] for c in codes} == set(v.CODE_ALPHABET)
+    # Neighbouring symbols come from different bits: they agree about 1 time in 32.
+    same = sum(c[0] == c[1] for c in codes)
+    assert 30 < same < 170
+
+
 def test_receipt_pair_hash_matches_the_code() -> None:
     code, digest = v.receipt_pair()
     assert v.receipt_hash(code) == digest

@@ -81,3 +81,32 @@ async def test_read_on_a_given_session_sees_only_live_values(session_factory):
         assert await store.read(session, "missing") is None
     # Reading neither renews nor removes anything: the expired row waits for delete_expired.
     assert await store.delete_expired() == 1
+
+
+async def test_the_signed_in_user_is_kept_beside_the_data(session_factory, db_settings):
+    from pb.accounts import AccountService
+
+    async with session_factory() as session:
+        user = await AccountService(session, db_settings).create_user(
+            "sam@example.org", "a long enough passphrase 7", display_name="Sam"
+        )
+        await session.commit()
+    store = DatabaseStore(session_factory)
+    await store.set("visitor", '{"flash": []}', expires_in=60)
+    await store.set("member", f'{{"uid": {user.id}, "pwf": "x"}}', expires_in=60)
+    await store.set("odd", '{"uid": true}', expires_in=60)
+    await store.set("broken", "not json", expires_in=60)
+
+    async def user_of(key: str) -> int | None:
+        async with session_factory() as session:
+            result = await session.exec(
+                text("SELECT user_id FROM web_session WHERE id = :id"),
+                params={"id": token_hash(key)},
+            )
+            return result.scalar_one()
+
+    assert [await user_of(k) for k in ("visitor", "member", "odd", "broken")] == [
+        None, user.id, None, None
+    ]  # fmt: skip
+    await store.set("member", '{"flash": []}', expires_in=60)  # signed out: no user any more
+    assert await user_of("member") is None

@@ -3,6 +3,7 @@
 from web.controllers.admin import AdminController
 from web.controllers.api import ApiController
 from web.controllers.auth import AccountController, AuthController
+from web.controllers.cast_api import api_cast
 from web.controllers.consultations import (
     ConsultationAdminController,
     ConsultationController,
@@ -37,6 +38,7 @@ route_handlers = [
     CostingController,
     ApiController,
     VotingController,
+    api_cast,
     ReceiptCheckController,
     RollController,
     PaperBallotController,
@@ -71,5 +73,6 @@ __all__ = [
     "VotingController",
     "healthz",
     "home",
+    "api_cast",
     "route_handlers",
 ]

@@ -5,8 +5,7 @@ totals" (or "Review my ballot") renders the page again with the counters. With h
 budget meter or points left update on every change. Casting answers a plain browser with a
 redirect to the receipt page, which shows the receipt once: the code travels in a cookie scoped to
 that page and deleted as it is shown, never in the server-side session; an htmx request gets the
-receipt in the answer itself. ``POST /api/processes/{id}/districts/{id}/ballots`` casts the same
-way for a JSON client and answers with the receipt in JSON.
+receipt in the answer itself. The JSON cast endpoint is ``web.controllers.cast_api``.
 
 Casting checks the ballot with reads on the request's own session, then hands it to this worker's
 ``ballots.batch.CastBatcher``, which stores it together with the other casts of the moment in one
@@ -15,20 +14,18 @@ transaction (see that module for why and what it guarantees).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, FormMultiDict
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ballots import formats
-from ballots.batch import CastBatcher
 from ballots.service import (
     BallotForm,
     CastResult,
@@ -44,13 +41,12 @@ from pb.errors import DomainError, InvalidBallot, NotEligible, NotFound
 from pb.processes import District, Phase, Process, ProcessService, format_money, voting_phase
 from pb.settings import Settings
 from web.auth import Viewer, requires_login
+from web.controllers.cast_api import cast_batcher
 from web.controllers.proposals import errors_for, read_fields
 from web.render import is_htmx, page, redirect_after_post
 from web.session import READS_ONLY_OPT
 
 __all__ = [
-    "CastReceipt",
-    "CastRequest",
     "VotingController",
     "ballot_values",
     "cast_batcher",
@@ -104,16 +100,6 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def cast_batcher(request: Request) -> CastBatcher:
-    """This worker's ``CastBatcher`` (one per app and event loop)."""
-    state = request.app.state
-    batcher: CastBatcher | None = getattr(state, _BATCHER_STATE, None)
-    if batcher is None or batcher.loop is not asyncio.get_running_loop():
-        batcher = CastBatcher(state.session_factory)
-        setattr(state, _BATCHER_STATE, batcher)
-    return batcher
-
-
 async def _store(request: Request, db_session: AsyncSession, prepared: PreparedCast) -> CastResult:
     """Store a checked ballot with other casts of this worker (see ``ballots.batch``).
 
@@ -122,26 +108,7 @@ async def _store(request: Request, db_session: AsyncSession, prepared: PreparedC
     shared commit.
     """
     await db_session.commit()
-    return await cast_batcher(request).store(prepared)
-
-
-@dataclass(frozen=True)
-class CastRequest:
-    """A ballot in its format's shape: a list of project ids (approval, knapsack; ranked: best
-    first), or ``{project id: points}`` (cumulative, score). Project ids are strings."""
-
-    ballot: list[str] | dict[str, int]
-
-
-@dataclass(frozen=True)
-class CastReceipt:
-    """The receipt of a stored ballot: the code is shown once and stored only as a hash."""
-
-    receipt: str
-    process_id: int
-    district_id: int
-    district: str
-    channel: str
+    return await cast_batcher(request.app.state).store(prepared)
 
 
 class VotingController(Controller):
@@ -497,52 +464,6 @@ class VotingController(Controller):
                     samesite="strict",
                 )
             ],
-        )
-
-    @post(
-        "/api/processes/{process_id:int}/districts/{district_id:int}/ballots",
-        name="api_cast",
-        tags=["voting"],
-        summary="Cast a ballot",
-        status_code=201,
-        opt={READS_ONLY_OPT: True},
-    )
-    async def api_cast(
-        self,
-        request: Request,
-        process_id: FromPath[int],
-        district_id: FromPath[int],
-        data: JSONBody[CastRequest],
-        db_session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        viewer: NamedDependency[Viewer],
-    ) -> Response[CastReceipt]:
-        """Cast (or, where allowed, replace) the signed-in, verified resident's ballot.
-
-        Needs the session cookie and the CSRF token in the ``x-csrftoken`` header, as every
-        form does. Refusals are problem documents: 401 not signed in, 403 CSRF or not eligible,
-        409 wrong phase or already voted, 422 invalid ballot.
-        """
-        assert viewer.user_id is not None
-        prepared = await prepare_cast(
-            db_session,
-            settings,
-            process_id=process_id,
-            district_id=district_id,
-            user_id=viewer.user_id,
-            raw_ballot=data.ballot,
-        )
-        result = await _store(request, db_session, prepared)
-        return Response(
-            CastReceipt(
-                receipt=result.receipt,
-                process_id=prepared.process_id,
-                district_id=result.district_id,
-                district=result.district_name,
-                channel=result.channel,
-            ),
-            status_code=201,
-            headers={"Cache-Control": "no-store"},
         )
 
     @get("/processes/{slug:str}/receipt", name="vote_receipt")
