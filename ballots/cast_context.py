@@ -200,21 +200,33 @@ def spec_from_row(row: Sequence[Any], district_id: int, costs: Mapping[str, int]
     consultation or a misconfigured ballot)."""
     if row is None:
         raise NotFound("No such ballot in this process.")
-    pid, pslug, kind, phase, config_text, _frozen, _created, name, budget = row[:SPEC_WIDTH]
+    pid, pslug, kind, phase, config_text, frozen, _created, name, budget = row[:SPEC_WIDTH]
     if kind != ProcessKind.BUDGETING:
         raise Conflict("This process is a consultation: it has questions, not ballots.")
-    data = json.loads(config_text or "{}")
+    parsed = _configs.get((frozen, budget)) if frozen else None
+    if parsed is None:
+        data = json.loads(config_text or "{}")
+        parsed = (config_for(data, budget), bool(data.get("revote", True)))
+        if frozen:
+            if len(_configs) > 256:
+                _configs.clear()
+            _configs[(frozen, budget)] = parsed
     return BallotSpec(
         process_id=pid,
         slug=pslug,
         kind=kind,
         phase=phase,
-        revote=bool(data.get("revote", True)),
+        revote=parsed[1],
         district_id=district_id,
         district_name=name,
-        config=config_for(data, budget),
+        config=parsed[0],
         costs=costs,
     )
+
+
+# Parsed ballot configurations (and the re-voting rule) of frozen processes, by the frozen
+# configuration's hash and the district's budget: a frozen configuration never changes.
+_configs: dict[tuple[str, int], tuple[formats.BallotConfig, bool]] = {}
 
 
 def right_part(row: Sequence[Any]) -> Sequence[Any]:
