@@ -16,6 +16,7 @@ from typing import Any
 from litestar.connection import ASGIConnection, Request
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
+from sqlalchemy import Integer, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -126,16 +127,19 @@ async def load_viewer(connection: ASGIConnection) -> Viewer:
 _KNOWN_ROLES = frozenset(r.value for r in Role)
 
 
+# Built once: every signed-in page runs it.
+_VIEWER_STATEMENT = (
+    select(User, UserRole.role)
+    .outerjoin(UserRole, col(UserRole.user_id) == User.id)
+    .where(User.id == bindparam("user_id", type_=Integer))
+)
+
+
 async def _load(session: AsyncSession, connection: ASGIConnection, user_id: int) -> Viewer:
     # One query for the user and their roles (one row per role; a user without roles gives one
     # row with a NULL role). The User row lands in the session's identity map, so the
     # ``current_user`` dependency finds it there without another query.
-    result = await session.exec(
-        select(User, UserRole.role)
-        .outerjoin(UserRole, col(UserRole.user_id) == User.id)
-        .where(User.id == user_id)
-    )
-    rows = result.all()
+    rows = (await session.exec(_VIEWER_STATEMENT, params={"user_id": user_id})).all()
     if not rows:
         return ANONYMOUS
     user = rows[0][0]
