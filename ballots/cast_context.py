@@ -84,10 +84,10 @@ def context_statement(*, by_slug: bool, with_voter: bool) -> Any:
 
 
 @functools.cache
-def session_context_statement() -> Any:
+def session_context_statement(*, by_slug: bool = False) -> Any:
     """``context_statement`` found through a web session (parameters ``session_id``, the token's
-    hash, ``process_id`` and ``district_id``): the session's data and expiry, then the columns
-    of ``context_statement(by_slug=False, with_voter=True)`` for the session's user. One round
+    hash, ``process_id`` or ``slug``, and ``district_id``): the session's data and expiry, then
+    the columns of ``context_statement(..., with_voter=True)`` for the session's user. One round
     trip for everything a cast reads."""
     user_id = col(WebSession.user_id)
     query = (
@@ -103,10 +103,12 @@ def session_context_statement() -> Any:
         .outerjoin(WebSession, col(WebSession.id) == sa.bindparam("session_id"))
     )
     query = with_right(query, Process.id, user_id).outerjoin(User, col(User.id) == user_id)
-    return query.where(
-        Process.id == sa.bindparam("process_id", type_=sa.Integer),
-        District.id == sa.bindparam("district_id", type_=sa.Integer),
+    where = (
+        Process.slug == sa.bindparam("slug")
+        if by_slug
+        else Process.id == sa.bindparam("process_id", type_=sa.Integer)
     )
+    return query.where(where, District.id == sa.bindparam("district_id", type_=sa.Integer))
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ from web.db import request_session
 
 __all__ = [
     "FLASH_KEY",
-    "READS_ONLY_OPT",
     "USER_KEY",
     "Flash",
     "SessionBackend",
@@ -66,18 +65,6 @@ def _state(connection: ASGIConnection) -> dict[str, Any]:
     return connection.scope.setdefault("state", {})  # type: ignore[return-value]
 
 
-READS_ONLY_OPT = "pb_reads_only"
-"""Route option: the handler only reads on the request's database session (it may write through
-its own sessions, as casting does), so on PostgreSQL the request's reads run without a transaction
-of their own (autocommit): two round trips (``BEGIN``, ``COMMIT``) fewer on a hot route. SQLite
-keeps its transaction (its connections are set up for ``BEGIN IMMEDIATE``, see ``pb.db``)."""
-
-
-def _reads_only(connection: ASGIConnection) -> bool:
-    handler = connection.scope.get("route_handler")
-    return bool(handler is not None and handler.opt.get(READS_ONLY_OPT))
-
-
 def _without_stamp(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != _WRITTEN_KEY}
 
@@ -97,8 +84,6 @@ class SessionBackend(ServerSideSessionBackend):
             # are read in the request's one transaction.
             db_session = request_session(connection)
             try:
-                if _reads_only(connection) and db_session.get_bind().dialect.name == "postgresql":
-                    await db_session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 raw = await store.read(db_session, session_id)
             except BaseException:
                 # Outside DatabaseSessionMiddleware's reach: close the session here.

@@ -156,6 +156,39 @@ async def test_bad_ballots_and_wrong_district_get_clear_errors(
     assert await stored(engine) == []
 
 
+async def test_cast_from_the_page_checks_the_session_like_every_page(
+    client: WebClient, city: Any, engine: Any
+) -> None:
+    """The lean cast route: a refused ballot shows the page as the signed-in voter; a
+    suspended account, or no session at all, is sent to sign in and nothing is stored."""
+    from sqlmodel import update
+
+    from pb.accounts import User
+
+    base = await voter(client, city)
+    await client.post_form(
+        f"{base}/verify/roll",
+        {"reference": "R-001", "birth_date": "1980-05-17", "postcode": "RV1 2AB"},
+    )
+    cast_url = f"{base}/vote/{city.north.id}/cast"
+    refused = await client.post_form(cast_url, {"project": ["999999"]})
+    assert refused.status_code == 422 and city.voters[0].display_name in refused.text
+    async with session_scope(make_session_factory(engine)) as session:
+        await session.exec(update(User).where(User.id == city.voters[0].id).values(is_active=False))
+    ballot = {"project": [city.projects["north"][0]]}
+    plain = await client.post_form(cast_url, ballot)
+    assert plain.status_code == 303 and plain.headers["location"].startswith("/login")
+    htmx = await client.post_form(cast_url, ballot, htmx=True)
+    assert htmx.status_code == 401 and htmx.headers["hx-redirect"].startswith("/login")
+    async with session_scope(make_session_factory(engine)) as session:
+        await session.exec(update(User).where(User.id == city.voters[0].id).values(is_active=True))
+    [session_cookie] = [c for c in client.http.cookies.jar if c.name == "pb_session"]
+    session_cookie.value = "forged-token"
+    forged = await client.post_form(cast_url, ballot)
+    assert forged.status_code == 303 and forged.headers["location"].startswith("/login")
+    assert await stored(engine) == []
+
+
 @pytest.mark.parametrize(
     ("config", "fields", "meter_text", "stored_points"),
     [

@@ -4,6 +4,7 @@ from web.controllers.admin import AdminController
 from web.controllers.api import ApiController
 from web.controllers.auth import AccountController, AuthController
 from web.controllers.cast_api import api_cast
+from web.controllers.cast_form import vote_cast
 from web.controllers.consultations import (
     ConsultationAdminController,
     ConsultationController,
@@ -39,6 +40,7 @@ route_handlers = [
     ApiController,
     VotingController,
     api_cast,
+    vote_cast,
     ReceiptCheckController,
     RollController,
     PaperBallotController,
@@ -74,5 +76,6 @@ __all__ = [
     "healthz",
     "home",
     "api_cast",
+    "vote_cast",
     "route_handlers",
 ]

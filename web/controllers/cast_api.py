@@ -22,6 +22,7 @@ import asyncio
 import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ballots.batch import CastBatcher
 from ballots.cast_context import (
+    BallotSpec,
     account_part,
     cached_costs,
     costs_key,
@@ -49,7 +51,16 @@ from pb.security import token_hash
 from pb.sessions import live_value
 from web.auth import session_holds, session_user_id
 
-__all__ = ["CAST_PATH", "CastReceipt", "CastRequest", "api_cast", "cast_batcher"]
+__all__ = [
+    "CAST_PATH",
+    "SESSION_COOKIE",
+    "CastRead",
+    "CastReceipt",
+    "CastRequest",
+    "api_cast",
+    "cast_batcher",
+    "read_cast",
+]
 
 CAST_PATH = "/api/processes/{process_id:int}/districts/{district_id:int}/ballots"
 SESSION_COOKIE = "pb_session"
@@ -120,29 +131,58 @@ async def api_cast(
     )
 
 
-async def _prepare(
-    state: State, token: str | None, process_id: int, district_id: int, ballot: object
-) -> PreparedCast:
-    """Read the session and the cast's context in one query, then check the cast."""
+@dataclass(frozen=True)
+class CastRead:
+    """What a cast read in its one query: the ballot, the voter's right, the session's data."""
+
+    spec: BallotSpec
+    right: Sequence[Any]
+    session: dict[str, Any]
+
+
+async def read_cast(
+    state: State,
+    token: str | None,
+    district_id: int,
+    *,
+    process_id: int | None = None,
+    slug: str | None = None,
+) -> CastRead:
+    """Read the session and the cast's context in one query (pass ``process_id`` or ``slug``).
+
+    ``NotAuthenticated`` when the session does not sign anyone in (any more), ``NotFound`` for
+    no such ballot, ``Conflict`` for a consultation or a misconfigured ballot.
+    """
     if not token or token == "null":
         raise NotAuthenticated(_SIGN_IN)
     engine: AsyncEngine = state.engine
-    params = {"session_id": token_hash(token), "process_id": process_id, "district_id": district_id}
-    found = await _read(engine, session_context_statement(), params)
+    params: dict[str, Any] = {"session_id": token_hash(token), "district_id": district_id}
+    if process_id is not None:
+        params["process_id"] = process_id
+    else:
+        params["slug"] = slug
+    found = await _read(engine, session_context_statement(by_slug=process_id is None), params)
     if found is None:
         raise NotFound("No such ballot in this process.")
     raw_session = live_value(found)
     data = json.loads(raw_session) if raw_session is not None else None
-    row = tuple(found[2:])  # the columns of context_statement(by_slug=False, with_voter=True)
+    row = tuple(found[2:])  # the columns of context_statement(..., with_voter=True)
     if session_user_id(data) is None or not session_holds(data, *account_part(row)):
         raise NotAuthenticated(_SIGN_IN)
+    assert isinstance(data, dict)
     key = costs_key(engine.url, row, district_id)
     costs = cached_costs(key, row)
     if costs is None:
         async with state.session_factory() as session:
             costs = await load_costs(session, key)
-    spec = spec_from_row(row, district_id, costs)
-    return prepare(state.settings, spec, right_part(row), ballot)
+    return CastRead(spec_from_row(row, district_id, costs), right_part(row), data)
+
+
+async def _prepare(
+    state: State, token: str | None, process_id: int, district_id: int, ballot: object
+) -> PreparedCast:
+    read = await read_cast(state, token, district_id, process_id=process_id)
+    return prepare(state.settings, read.spec, read.right, ballot)
 
 
 async def _read(

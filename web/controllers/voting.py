@@ -5,9 +5,10 @@ totals" (or "Review my ballot") renders the page again with the counters. With h
 budget meter or points left update on every change. Casting answers a plain browser with a
 redirect to the receipt page, which shows the receipt once: the code travels in a cookie scoped to
 that page and deleted as it is shown, never in the server-side session; an htmx request gets the
-receipt in the answer itself. The JSON cast endpoint is ``web.controllers.cast_api``.
+receipt in the answer itself.
 
-Casting checks the ballot with reads on the request's own session, then hands it to this worker's
+Casting itself is a lean route of its own, ``web.controllers.cast_form`` (the JSON endpoint is
+``web.controllers.cast_api``): both read in one statement and hand the ballot to this worker's
 ``ballots.batch.CastBatcher``, which stores it together with the other casts of the moment in one
 transaction (see that module for why and what it guarantees).
 """
@@ -21,18 +22,15 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, FormMultiDict
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response import Redirect, Response, Template
+from litestar.response import Response, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ballots import formats
 from ballots.service import (
     BallotForm,
-    CastResult,
-    PreparedCast,
     ballot_form,
     has_voted,
-    prepare_cast,
     receipt_recorded,
 )
 from ballots.verification import verification_of, verify_with_code, verify_with_roll, voter_right
@@ -41,21 +39,21 @@ from pb.errors import DomainError, InvalidBallot, NotEligible, NotFound
 from pb.processes import District, Phase, Process, ProcessService, format_money, voting_phase
 from pb.settings import Settings
 from web.auth import Viewer, requires_login
-from web.controllers.cast_api import cast_batcher
 from web.controllers.proposals import errors_for, read_fields
-from web.render import is_htmx, page, redirect_after_post
-from web.session import READS_ONLY_OPT
+from web.render import page, redirect_after_post
 
 __all__ = [
+    "RECEIPT_COOKIE",
+    "RECEIPT_MAX_AGE",
     "VotingController",
     "ballot_values",
-    "cast_batcher",
+    "public_process",
     "raw_ballot_from_form",
+    "render_ballot",
 ]
 
-_RECEIPT_COOKIE = "pb_receipt"
-_RECEIPT_MAX_AGE = 600
-_BATCHER_STATE = "cast_batcher"
+RECEIPT_COOKIE = "pb_receipt"
+RECEIPT_MAX_AGE = 600
 MAX_FIELD = 40
 
 
@@ -89,7 +87,7 @@ def ballot_values(raw: Any) -> dict[str, str]:
     return {}
 
 
-async def _process(db_session: AsyncSession, settings: Settings, slug: str) -> Process:
+async def public_process(db_session: AsyncSession, settings: Settings, slug: str) -> Process:
     process = await ProcessService(db_session, settings).get_by_slug(slug)
     if not process.is_public:
         raise NotFound("No such process.")
@@ -100,15 +98,39 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _store(request: Request, db_session: AsyncSession, prepared: PreparedCast) -> CastResult:
-    """Store a checked ballot with other casts of this worker (see ``ballots.batch``).
-
-    The request only read on its own session (without a transaction: the cast routes carry
-    ``READS_ONLY_OPT``); its connection goes back to the pool before the ballot waits for the
-    shared commit.
-    """
-    await db_session.commit()
-    return await cast_batcher(request.app.state).store(prepared)
+def render_ballot(
+    request: Request,
+    viewer: Viewer,
+    form: BallotForm,
+    raw: Any,
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    template: str = "pages/voting/ballot.html",
+    partial: str | None = None,
+    **extra: Any,
+) -> Template:
+    """The ballot page (or ``template``) for ``raw``, the ballot as posted so far."""
+    currency = form.process.currency
+    meter = formats.summary(form.config, form.costs, raw)
+    return page(
+        request,
+        template,
+        partial=partial,
+        viewer=viewer,
+        status_code=status_code,
+        process=form.process,
+        district=form.district,
+        config=form.config,
+        format=form.config.format,
+        projects=project_rows(form),
+        values=ballot_values(raw),
+        meter=meter,
+        errors=errors or {},
+        money=lambda v: format_money(v, currency),
+        base=f"/processes/{form.process.slug}/vote/{form.district.id}",
+        **extra,
+    )
 
 
 class VotingController(Controller):
@@ -168,7 +190,7 @@ class VotingController(Controller):
         status_code: int = 200,
         headers: dict[str, str] | None = None,
     ) -> Template:
-        process = await _process(db_session, settings, slug)
+        process = await public_process(db_session, settings, slug)
         assert viewer.user_id is not None
         districts = await ProcessService(db_session, settings).districts(process.id)
         verified = await verification_of(db_session, process.id, viewer.user_id)
@@ -208,7 +230,7 @@ class VotingController(Controller):
         viewer: NamedDependency[Viewer],
         current_user: NamedDependency[User],
     ) -> Response[Any] | Template:
-        process = await _process(db_session, settings, slug)
+        process = await public_process(db_session, settings, slug)
         values = await read_fields(request, "reference", "birth_date", "postcode")
         try:
             await verify_with_roll(
@@ -235,7 +257,7 @@ class VotingController(Controller):
         viewer: NamedDependency[Viewer],
         current_user: NamedDependency[User],
     ) -> Response[Any] | Template:
-        process = await _process(db_session, settings, slug)
+        process = await public_process(db_session, settings, slug)
         values = await read_fields(request, "code")
         try:
             await verify_with_code(
@@ -288,7 +310,7 @@ class VotingController(Controller):
         slug: str,
         district_id: int,
     ) -> BallotForm:
-        process = await _process(db_session, settings, slug)
+        process = await public_process(db_session, settings, slug)
         form = await ballot_form(db_session, settings, process.id, district_id)
         assert viewer.user_id is not None
         right = await voter_right(db_session, settings, process.id, viewer.user_id)
@@ -297,40 +319,6 @@ class VotingController(Controller):
         if Phase(process.phase) is not voting_phase(process.kind):
             raise NotEligible(f"Voting is not open: the process is in the {process.phase} phase.")
         return form
-
-    def _render_ballot(
-        self,
-        request: Request,
-        viewer: Viewer,
-        form: BallotForm,
-        raw: Any,
-        *,
-        errors: dict[str, str] | None = None,
-        status_code: int = 200,
-        template: str = "pages/voting/ballot.html",
-        partial: str | None = None,
-        **extra: Any,
-    ) -> Template:
-        currency = form.process.currency
-        meter = formats.summary(form.config, form.costs, raw)
-        return page(
-            request,
-            template,
-            partial=partial,
-            viewer=viewer,
-            status_code=status_code,
-            process=form.process,
-            district=form.district,
-            config=form.config,
-            format=form.config.format,
-            projects=project_rows(form),
-            values=ballot_values(raw),
-            meter=meter,
-            errors=errors or {},
-            money=lambda v: format_money(v, currency),
-            base=f"/processes/{form.process.slug}/vote/{form.district.id}",
-            **extra,
-        )
 
     async def _read(self, request: Request, form: BallotForm) -> tuple[Any, dict[str, str]]:
         data = await request.form()
@@ -350,7 +338,7 @@ class VotingController(Controller):
         viewer: NamedDependency[Viewer],
     ) -> Template:
         form = await self._ballot(db_session, settings, viewer, slug, district_id)
-        return self._render_ballot(
+        return render_ballot(
             request, viewer, form, [] if form.config.format not in ("cumulative", "score") else {}
         )
 
@@ -367,7 +355,7 @@ class VotingController(Controller):
         """The live counters (htmx), or the whole page again with them (no JavaScript)."""
         form = await self._ballot(db_session, settings, viewer, slug, district_id)
         raw, errors = await self._read(request, form)
-        return self._render_ballot(
+        return render_ballot(
             request, viewer, form, raw, errors=errors, partial="partials/voting/meter.html"
         )
 
@@ -389,81 +377,14 @@ class VotingController(Controller):
             except InvalidBallot as exc:
                 errors = {"__form__": exc.message}
         if errors:
-            return self._render_ballot(request, viewer, form, raw, errors=errors, status_code=422)
+            return render_ballot(request, viewer, form, raw, errors=errors, status_code=422)
         by_id = {p.id: p for p in project_rows(form)}
         chosen = [
             (by_id[pid], valid.points[i] if valid.points else None)
             for i, pid in enumerate(valid.projects)
         ]
-        return self._render_ballot(
+        return render_ballot(
             request, viewer, form, raw, template="pages/voting/review.html", chosen=chosen
-        )
-
-    @post(
-        "/processes/{slug:str}/vote/{district_id:int}/cast",
-        name="vote_cast",
-        opt={READS_ONLY_OPT: True},
-    )
-    async def cast(
-        self,
-        request: Request,
-        slug: FromPath[str],
-        district_id: FromPath[int],
-        db_session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        viewer: NamedDependency[Viewer],
-    ) -> Response[Any] | Template:
-        # The hot path: one query (ballot, phase, voter's right), then the shared write.
-        posted = formats.FormBallot.from_items((await request.form()).multi_items())
-        assert viewer.user_id is not None
-        try:
-            prepared = await prepare_cast(
-                db_session,
-                settings,
-                slug=slug,
-                district_id=district_id,
-                user_id=viewer.user_id,
-                raw_ballot=posted,
-            )
-        except InvalidBallot as exc:  # raised before anything is written
-            process = await _process(db_session, settings, slug)
-            form = await ballot_form(db_session, settings, process.id, district_id)
-            try:
-                raw: Any = posted.raw(form.config, list(form.costs))
-            except InvalidBallot:
-                raw = []
-            return self._render_ballot(
-                request, viewer, form, raw, errors={"__form__": exc.message}, status_code=422
-            )
-        result = await _store(request, db_session, prepared)
-        receipt = {"code": result.receipt, "district": result.district_name}
-        if is_htmx(request):
-            return page(
-                request,
-                "pages/voting/receipt.html",
-                partial="partials/voting/receipt.html",
-                viewer=viewer,
-                process={"slug": slug},
-                receipt=receipt,
-            )
-        # The receipt rides to the receipt page in a short-lived cookie scoped to that page, not
-        # in the server-side session: the server never stores a receipt next to an account.
-        path = f"/processes/{slug}/receipt"
-        value = f"{result.receipt}.{result.district_id}"
-        return Redirect(
-            path=path,
-            status_code=303,
-            cookies=[
-                Cookie(
-                    key=_RECEIPT_COOKIE,
-                    value=value,
-                    path=path,
-                    max_age=_RECEIPT_MAX_AGE,
-                    httponly=True,
-                    secure=settings.cookie_secure,
-                    samesite="strict",
-                )
-            ],
         )
 
     @get("/processes/{slug:str}/receipt", name="vote_receipt")
@@ -475,9 +396,9 @@ class VotingController(Controller):
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
     ) -> Template:
-        process = await _process(db_session, settings, slug)
+        process = await public_process(db_session, settings, slug)
         receipt = None
-        code, _, district = request.cookies.get(_RECEIPT_COOKIE, "").partition(".")
+        code, _, district = request.cookies.get(RECEIPT_COOKIE, "").partition(".")
         if code and district.isdigit():
             found = await db_session.get(District, int(district))
             name = found.name if found is not None and found.process_id == process.id else ""
@@ -492,7 +413,7 @@ class VotingController(Controller):
         )
         # Shown once: the cookie is deleted with this answer.
         response.cookies.append(
-            Cookie(key=_RECEIPT_COOKIE, value="", path=request.url.path, max_age=0, expires=0)
+            Cookie(key=RECEIPT_COOKIE, value="", path=request.url.path, max_age=0, expires=0)
         )
         return response
 
@@ -509,7 +430,7 @@ class ReceiptCheckController(Controller):
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
     ) -> Template:
-        process = await _process(db_session, settings, slug)
+        process = await public_process(db_session, settings, slug)
         return page(
             request,
             "pages/voting/receipt_check.html",
@@ -529,7 +450,7 @@ class ReceiptCheckController(Controller):
         settings: NamedDependency[Settings],
         viewer: NamedDependency[Viewer],
     ) -> Template:
-        process = await _process(db_session, settings, slug)
+        process = await public_process(db_session, settings, slug)
         values = await read_fields(request, "receipt")
         code = values["receipt"].strip()[:MAX_FIELD]
         if not code:
