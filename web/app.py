@@ -10,6 +10,7 @@ handler succeeds and its response is rendered, rolled back if anything raises.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -129,6 +130,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         if own_engine:
             _use_engine(app, create_engine(settings))
             await _remove_expired_sessions(app)
+            # Everything loaded so far (modules, templates, routes) lives as long as the worker:
+            # keep it out of the garbage collector's full passes, which otherwise scan it all.
+            gc.freeze()
         db_engine: AsyncEngine = app.state.engine
         try:
             yield
