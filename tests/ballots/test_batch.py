@@ -158,3 +158,32 @@ async def test_a_database_error_fails_the_batch_with_a_retry_answer(
     results = await _store_all(engine, [good, too_long])
     assert all(isinstance(r, Conflict) and "try again" in r.message for r in results), results
     assert await _state(engine) == ([], [], [])
+
+
+async def test_casts_handed_over_in_quick_succession_share_one_transaction(
+    engine: AsyncEngine, db_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch waits ``GATHER_SECONDS`` for more casts before it starts."""
+    import ballots.batch as batch_module
+
+    city = await _city(engine, db_settings, {"format": "knapsack"})
+    north = city.projects["north"]
+    prepared = [await _prepare(engine, db_settings, city, i % 2, [north[i]]) for i in range(3)]
+    batcher = CastBatcher(make_session_factory(engine))
+    sizes: list[int] = []
+    store_batch = batcher._store_batch
+
+    async def counting(batch: Any) -> Any:
+        sizes.append(len(batch))
+        return await store_batch(batch)
+
+    monkeypatch.setattr(batcher, "_store_batch", counting)
+    monkeypatch.setattr(batch_module, "GATHER_SECONDS", 0.2)
+
+    async def later(p: Any, delay: float) -> Any:
+        await asyncio.sleep(delay)
+        return await batcher.store(p)
+
+    results = await asyncio.gather(*(later(p, 0.02 * i) for i, p in enumerate(prepared)))
+    assert all(isinstance(r, service.CastResult) for r in results)
+    assert sizes == [3]
