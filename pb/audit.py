@@ -125,6 +125,7 @@ def entry_hash(
 _LOCK_STATEMENT = text("SELECT pg_advisory_xact_lock(:key)")
 _HEAD_STATEMENT = select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1)
 _INSERT_STATEMENT = sa.insert(AuditEntry.__table__)  # type: ignore[attr-defined]
+_INSERT_RETURNING_ID = _INSERT_STATEMENT.returning(AuditEntry.__table__.c.id)  # type: ignore[attr-defined]
 
 
 async def _lock_chain(session: AsyncSession) -> None:
@@ -210,7 +211,9 @@ async def append_many(
         )
         prev = digest
     if not entries:
-        await session.exec(_INSERT_STATEMENT, params=rows)
+        # With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT (its "insertmanyvalues"
+        # mode) instead of one execution per row.
+        await session.exec(_INSERT_RETURNING_ID, params=rows)
         return []
     # Ids in chain order: verify_chain reads the chain by id.
     statement = _INSERT_STATEMENT.returning(
