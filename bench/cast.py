@@ -9,14 +9,15 @@ than the expected status) for ``--seconds`` each:
 
 1. casts through the JSON API (``POST /api/processes/{id}/districts/{id}/ballots``, 201);
 2. casts as the ballot page posts them with htmx (form fields, the receipt partial, 200);
-3. a signed-in page that writes nothing (``GET …/receipt-check``): the web stack's floor.
+3. a signed-in page that writes nothing (``GET …/receipt-check``), for comparison.
 
-Re-voting replaces ballots. Prints requests/s, p50/p99 latency, errors and the server's CPU time
+Re-voting replaces ballots. ``--repeat N`` measures the three routes N times in turn and also
+shows each route's median run. Prints requests/s, p50/p99 latency, errors and the server's CPU time
 per request, checks that every cast answered with a receipt has its audit entry and that the
 audit chain verifies, then prints pgbench's single-row INSERT rate on the same server.
 
     .venv/bin/python bench/cast.py [--url postgresql+asyncpg://pb:pb@127.0.0.1:5432/pb_test_bench]
-        [--residents 2000] [--seconds 15] [--clients 32] [--port N]
+        [--residents 2000] [--seconds 15] [--clients 32] [--repeat 1] [--port N]
 
 Needs ``wrk`` (Debian/Ubuntu: ``apt-get install wrk``) and ``pgbench`` (``postgresql-contrib``
 or the server package). The database named by ``--url`` is wiped.
@@ -444,7 +445,11 @@ def pgbench(url: str, clients: int, seconds: int) -> str:
     )  # fmt: skip
     os.unlink(script.name)
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout)
-    return match.group(1) if match else f"pgbench failed: {result.stderr.strip()[:200]}"
+    return (
+        f"{float(match.group(1)):,.0f}"
+        if match
+        else f"pgbench failed: {result.stderr.strip()[:200]}"
+    )
 
 
 async def check_store(settings: Settings) -> tuple[int, int, list[str]]:
@@ -463,6 +468,14 @@ async def check_store(settings: Settings) -> tuple[int, int, list[str]]:
     return int(stored), int(entries), problems
 
 
+def print_row(name: str, run: str, clients: int, r: dict[str, Any]) -> None:
+    errors = r["bad"] + r["socket_errors"]
+    print(
+        f"| {name} | {run} | {clients} | {r['requests']:,} | {r['rate']:,.0f} | {r['p50']:.1f} | "
+        f"{r['p99']:.1f} | {errors} | {r['cpu_ms']:.2f} |"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", default=os.environ.get("PB_BENCH_DATABASE_URL", DEFAULT_URL))
@@ -471,6 +484,9 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measure each route this many times (median shown)"
+    )
     args = parser.parse_args()
     find_wrk()
     settings = bench_settings(args.url)
@@ -501,47 +517,59 @@ async def main() -> None:
             result["cpu_ms"] = (tree_cpu_seconds(server.pid) - cpu) * 1000 / result["requests"]
             return result
 
-        casts = measured(**api)
-        form = measured(
-            method="POST", path=cast_form, expected=200, bodies=cast_bodies(info, api=False),
-            content_type="application/x-www-form-urlencoded", htmx=True,
-        )  # fmt: skip
-        floor = measured(
-            method="GET", path=f"/processes/{info['slug']}/receipt-check", expected=200,
-            bodies=[],
-        )  # fmt: skip
+        form_options = {
+            "method": "POST", "path": cast_form, "expected": 200,
+            "bodies": cast_bodies(info, api=False),
+            "content_type": "application/x-www-form-urlencoded", "htmx": True,
+        }  # fmt: skip
+        page_options = {
+            "method": "GET", "path": f"/processes/{info['slug']}/receipt-check",
+            "expected": 200, "bodies": [],
+        }  # fmt: skip
+        rounds = [
+            (measured(**api), measured(**form_options), measured(**page_options))
+            for _ in range(args.repeat)
+        ]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     stored, entries, problems = await check_store(settings)
     tps = pgbench(args.url, args.clients, args.pgbench_seconds)
-    runs = {"cast, JSON API": casts, "cast, htmx form": form, "signed-in GET": floor}
-    accepted = sum(r["requests"] - r["bad"] for r in (warm, casts, form))
+    names = ("cast, JSON API", "cast, htmx form", "signed-in GET")
+    accepted = sum(
+        r["requests"] - r["bad"] for r in [warm, *(x for c, f, _ in rounds for x in (c, f))]
+    )
     print()
     print(f"load average (1 min) just before the measured runs: {load:.2f}")
     print(
-        "| route | clients | requests | req/s | p50 ms | p99 ms | errors | server CPU ms/req "
-        "| pgbench INSERT tps |"
+        "| route | run | clients | requests | req/s | p50 ms | p99 ms | errors "
+        "| server CPU ms/req |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, r in runs.items():
-        errors = r["bad"] + r["socket_errors"]
-        print(
-            f"| {name} | {args.clients} | {r['requests']:,} | {r['rate']:,.0f} | {r['p50']:.1f} | "
-            f"{r['p99']:.1f} | {errors} | {r['cpu_ms']:.2f} | {tps if r is casts else ''} |"
-        )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for column, name in enumerate(names):
+        runs = [row[column] for row in rounds]
+        for number, r in enumerate(runs, 1):
+            print_row(name, str(number), args.clients, r)
+        if len(runs) > 1:
+            # The run with the median rate, as a whole (its latency and CPU belong to it).
+            print_row(
+                name, "median", args.clients, sorted(runs, key=lambda r: r["rate"])[len(runs) // 2]
+            )
+    print()
+    print(f"pgbench, single-row INSERT, {args.clients} clients, same server: {tps} tps")
     print()
     print(
         f"casts answered with a receipt: {accepted:,}; ballot.cast audit entries: {entries:,}; "
         f"ballots stored: {stored:,} (one per resident at most); "
         f"audit chain: {'intact' if not problems else problems[:3]}"
     )
-    for name, r in runs.items():
-        if r["bad"] or r["socket_errors"]:
-            print(f"{name}: first unexpected answer: {r['first_bad']}")
+    for row in rounds:
+        for name, r in zip(names, row, strict=True):
+            if r["bad"] or r["socket_errors"]:
+                print(f"{name}: first unexpected answer: {r['first_bad']}")
     # wrk stops with up to --clients requests in flight per run; the server may still store
     # those casts (with their audit entries) without anyone reading the receipt.
-    in_flight = 3 * args.clients
+    in_flight = (1 + 2 * args.repeat) * args.clients
     if problems or not accepted <= entries <= accepted + in_flight or stored > args.residents:
         raise SystemExit("the stored ballots or the audit log do not match the casts answered")
 
