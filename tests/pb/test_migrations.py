@@ -87,3 +87,55 @@ def test_upgrade_works_from_inside_a_running_event_loop(settings, tmp_path: Path
 
     asyncio.run(inside())
     assert migrate.current_revision(db) == migrate.head_revision()
+
+
+async def test_existing_sessions_get_their_user_when_the_column_arrives(fresh_database):
+    """Revision c7d4e5f60704 fills ``web_session.user_id`` from each session's data."""
+    from sqlalchemy import text
+
+    migrate.upgrade(fresh_database, "c6c3f4050603")
+    sessions = {
+        "member": '{"uid":1,"pwf":"x"}',
+        "spaced": '{"flash": [], "uid": 1}',
+        "gone": '{"uid":99}',
+        "visitor": '{"flash":[]}',
+        "odd": '{"uid":true}',
+        "text": '{"flash":[{"message":"\\"uid\\": 1"}]}',
+    }
+    engine = create_engine(fresh_database)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    'INSERT INTO "user" (id, email, display_name, password_hash, is_active, '
+                    "created_at, updated_at) VALUES (1, 'a@example.org', 'A', 'h', true, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            for key, data in sessions.items():
+                await connection.execute(
+                    text("INSERT INTO web_session (id, data) VALUES (:id, :data)"),
+                    {"id": key, "data": data},
+                )
+    finally:
+        await engine.dispose()
+    migrate.upgrade(fresh_database)
+    engine = create_engine(fresh_database)
+    try:
+        async with engine.connect() as connection:
+            rows = dict(
+                (await connection.execute(text("SELECT id, user_id FROM web_session"))).all()
+            )
+            await connection.execute(text("DELETE FROM web_session"))
+            await connection.execute(text('DELETE FROM "user"'))
+            await connection.commit()
+    finally:
+        await engine.dispose()
+    assert rows == {
+        "member": 1,
+        "spaced": 1,
+        "gone": None,
+        "visitor": None,
+        "odd": None,
+        "text": None,
+    }

@@ -4,8 +4,8 @@ Revision ID: c7d4e5f60704
 Revises: c6c3f4050603
 Create Date: 2026-11-29 11:00:00+00:00
 
-Sessions written before this revision get their user when they are next written; until then a
-request that joins the session to its user (the JSON cast API) asks them to sign in again.
+The sessions that exist already get their user from their data (the ``uid`` key), so nobody
+signed in has to sign in again.
 """
 
 from collections.abc import Sequence
@@ -30,6 +30,18 @@ def upgrade() -> None:
             ["id"],
             ondelete="CASCADE",
         )
+    if op.get_bind().dialect.name == "postgresql":
+        # Session data is JSON written by the app; the pattern keeps out anything but a number.
+        uid = "(CASE WHEN data ~ '\"uid\": *[0-9]+[,}]' THEN (data::json->>'uid')::integer END)"
+    else:
+        uid = (
+            "(CASE WHEN json_valid(data) AND json_type(data, '$.uid') = 'integer' "
+            "THEN json_extract(data, '$.uid') END)"
+        )
+    op.execute(
+        f'UPDATE web_session SET user_id = {uid} '
+        f'WHERE EXISTS (SELECT 1 FROM "user" WHERE "user".id = {uid})'
+    )
 
 
 def downgrade() -> None:
