@@ -16,16 +16,15 @@ from litestar.response import Response, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ballots import formats
 from ballots.service import BallotForm, ballot_form, cast_paper_ballot, turnout
 from ballots.verification import roll_entry_by_reference
 from pb.accounts import Role, User
 from pb.errors import DomainError, InvalidBallot, NotEligible
-from pb.processes import Phase, Process, ProcessKind, ProcessService, format_money
+from pb.processes import Phase, Process, ProcessKind, ProcessService
 from pb.settings import Settings
 from web.auth import Viewer, requires_role
 from web.controllers.proposals import errors_for, read_fields
-from web.controllers.voting import ballot_values, project_rows, raw_ballot_from_form
+from web.controllers.voting import raw_ballot_from_form, render_ballot
 from web.render import page, redirect_after_post
 from web.session import flash
 
@@ -101,22 +100,15 @@ class PaperBallotController(Controller):
         errors: dict[str, str] | None = None,
         status_code: int = 200,
     ) -> Template:
-        currency = form.process.currency
-        return page(
+        return render_ballot(
             request,
-            "pages/voting/paper_sheet.html",
-            viewer=viewer,
+            viewer,
+            form,
+            raw,
+            errors=errors,
             status_code=status_code,
-            process=form.process,
-            district=form.district,
-            config=form.config,
-            format=form.config.format,
-            projects=project_rows(form),
-            values=ballot_values(raw),
-            meter=formats.summary(form.config, form.costs, raw),
+            template="pages/voting/paper_sheet.html",
             reference=reference,
-            errors=errors or {},
-            money=lambda v: format_money(v, currency),
         )
 
     @post("/{process_id:int}/sheet", name="paper_sheet")
