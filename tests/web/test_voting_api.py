@@ -263,3 +263,44 @@ async def test_a_session_that_no_longer_signs_in_is_refused(
     assert (await cast()).status_code == 401
     ballots, entries, problems = await rows(engine)
     assert len(ballots) == 1 and len(entries) == 3 and problems == []
+
+
+async def test_a_connection_lost_under_the_cast_read_is_not_reused(
+    city: Any, engine: Any, web_settings: Any, backend: str
+) -> None:
+    """The cast read runs on the asyncpg driver directly: a connection broken under it (the
+    server restarted) fails that one cast and is dropped, and the next cast gets a fresh one."""
+    if backend != "postgres":
+        pytest.skip("the driver-level read exists on PostgreSQL only")
+    from litestar.testing import AsyncTestClient
+    from sqlalchemy import text
+
+    from web.app import create_app
+
+    # An app owning a pooled engine, as `pb serve` runs it (the shared fixture's has no pool).
+    async with AsyncTestClient(
+        create_app(web_settings), base_url="http://testserver.local"
+    ) as http:
+        http.follow_redirects = False
+        client = WebClient(http)
+        headers = await signed_in(client, city)
+        ballot = {"ballot": [city.projects["north"][0]]}
+
+        async def cast() -> int:
+            answer = await http.post(url(city, city.north), json=ballot, headers=headers)
+            return answer.status_code
+
+        assert [await cast() for _ in range(3)] == [201, 201, 201]
+        async with engine.connect() as connection:
+            killed = await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = 'pb' AND pid <> pg_backend_pid()"
+                )
+            )
+            assert killed.all()  # the app's pooled connections are gone; its pool does not know
+        statuses = [await cast() for _ in range(4)]
+    # The pooled connection the cast read died under fails that cast (or the batch's store, on
+    # the one the batcher holds); every later cast works.
+    assert statuses[-2:] == [201, 201], statuses
+    assert set(statuses) <= {201, 409, 500}, statuses

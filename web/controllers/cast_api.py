@@ -202,7 +202,14 @@ async def _read(
         sql, names = _compiled(statement, engine.dialect)
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
-        return await driver.fetchrow(sql, *(params[name] for name in names))  # type: ignore[no-any-return]
+        try:
+            return await driver.fetchrow(sql, *(params[name] for name in names))  # type: ignore[no-any-return]
+        except BaseException:
+            # SQLAlchemy did not see this statement fail, so it cannot tell a broken connection
+            # (a restarted server) or one left mid-query (a cancelled request): drop it rather
+            # than hand it to the next request.
+            await connection.invalidate()
+            raise
 
 
 @functools.cache
