@@ -18,12 +18,14 @@ How it stays exact and fast (every decision is exact; figures in ``docs/benchmar
 
 * Voters who paid for the same projects hold the same money, so money is tracked per *budget
   class*. A project's supporters are counted per class when the project is evaluated, and a
-  winner's supporters move to their new classes, at C speed: an ``itemgetter`` per project reads
-  their classes in one call, ``Counter`` counts them, ``map`` writes them back (for ``score``
-  utilities the key ``class·nu + utility index`` is built with ``map`` too, and keys are ordered
-  by the integer ``budget·lcm(values)/value`` rather than by fractions). Identical ballots are
-  one group with a weight; groups cast at most four times are listed once per voter so that
-  counting needs no weights. A class's exact budget is ``b - Σ payments`` along its
+  winner's supporters move to their new classes: an ``itemgetter`` per project reads their
+  classes in one C call, ``Counter`` counts them at C speed, a plain loop writes them back (for
+  ``score`` utilities the key ``class·nu + utility index`` is built with ``map``, and keys are
+  ordered by the integer ``budget·lcm(values)/value`` rather than by fractions; for uniform
+  utilities classes are sorted by the floats of their bounds, exact unless two distinct bounds
+  share a float next to the poor/rich split, which is then sorted again exactly). Identical
+  ballots are one group with a weight; groups cast at most four times are listed once per voter
+  so that counting needs no weights. A class's exact budget is ``b - Σ payments`` along its
   history; every class also carries integer bounds ``L ≤ budget·2^K ≤ U``. Projects are compared
   with integer bounds on ``ρ``; exact rationals settle the winner's ``ρ`` (the poor supporters'
   money summed round by round over one common denominator) and any comparison the bounds leave
@@ -38,14 +40,15 @@ How it stays exact and fast (every decision is exact; figures in ``docs/benchmar
   stay rich for good: their money grows with ``b`` at least as fast as the payment), and dropped
   projects stay unaffordable or behind. Budgets below the run's bound give the same outcome and
   are skipped; the next run restores the state of the first round whose bound is exceeded
-  (class budgets shifted along their slopes; supporters' classes by undoing the later moves or
-  redoing the earlier ones from scratch, whichever touches fewer supporters) and replays from
-  there. On large city files the decisions change at almost every unit step (measured on
-  Warszawa 2026: the order of selection changes at every second step, mostly two near-tied
-  projects swapping, and in 173 of 185 steps the first difference is not which project wins
-  but which of its supporters pay all they have: a class lands just above the price instead of
-  just below it), so such a proof rarely reaches the next unit and most of the saving comes
-  from replaying only the later rounds; ``docs/benchmarks.md`` has the figures.
+  (class budgets shifted along their slopes; supporters' classes by undoing the later moves, or
+  redoing the earlier ones from scratch or from a copy kept at the previous restart, whichever
+  touches fewer supporters) and replays from there. On large city files the decisions change
+  at almost every unit step (measured on Warszawa 2026: the order of selection changes at every
+  second step, mostly two near-tied projects swapping, and in 173 of 185 steps the first
+  difference is not which project wins but which of its supporters pay all they have: a class
+  lands just above the price instead of just below it), so such a proof rarely reaches the next
+  unit and most of the saving comes from replaying only the later rounds; ``docs/benchmarks.md``
+  has the figures.
 """
 
 from __future__ import annotations
@@ -112,6 +115,24 @@ def _ceil_k(x: Number, bits: int = _K) -> int:
     if isinstance(x, int):
         return x << bits
     return -((-x.numerator << bits) // x.denominator)
+
+
+def _split(
+    order: list[int], h: dict[int, int], cl: list[int], C: int, P: int, R: int
+) -> tuple[int, int, int]:
+    """Walk classes by increasing money from ``P`` already paid and weight ``R`` left: the money
+    of the poor (who cannot pay the price that the rest share), the weight left, and how many of
+    ``order`` are poor."""
+    j = 0
+    for c in order:
+        lv = cl[c]
+        if C - P <= lv * R:
+            break
+        w = h[c]
+        P += lv * w
+        R -= w
+        j += 1
+    return P, R, j
 
 
 # --------------------------------------------------------------------------- compiled profile
@@ -349,6 +370,7 @@ class _Engine:
         self.cround: list[int] = [-1]
         self.cutil: list[int] = [0]
         self.cl: list[int] = [_floor_k(b)]
+        self.cf: list[float] = [float(self.cl[0])]  # floats of ``cl`` (uniform utilities)
         self.cu: list[int] = [_ceil_k(b)]
         self.gl: list[int] = [1 << _K]  # bounds on d(budget)/db, tracking only
         self.gh: list[int] = [1 << _K]
@@ -380,8 +402,11 @@ class _Engine:
         self.memo: dict[int, Number] = {}  # exact class budgets, when details are wanted
         self.kills: list[tuple[int, int, int, int]] = []  # (round, project, Λ, ρ lower bound)
         self.snaps: list[tuple] | None = [] if reuse else None
-        # per round: the winner's members, their classes before and after
-        self.undo: list[tuple[Sequence[int], Sequence[int], list[int]]] = []
+        # per round: the winner's members, their classes before, and after (uniform utilities: the
+        # translation dict from old to new classes; score: a list aligned with the members)
+        self.undo: list[tuple[Sequence[int], Sequence[int], Any]] = []
+        # a copy of the classes at the start of a kept round (index into ``snaps``)
+        self.base: tuple[int, list[int] | None] = (0, None)
 
     # ----- exact class budgets (rarely needed)
 
@@ -457,12 +482,28 @@ class _Engine:
     def _order(self, p: int, h: dict[int, int]) -> list[int]:
         """Histogram keys by increasing threshold ``budget/utility`` (lower bounds)."""
         cl = self.cl
-        if self.prof.uniform:
-            return sorted(h, key=cl.__getitem__)
         nu, mult = self.nu, self.mult
         return sorted(h, key=lambda k: cl[k // nu] * mult[k % nu])
 
     # ----- evaluating a project with integer bounds
+
+    def _split_uniform(self, h: dict[int, int], C: int, W: int) -> tuple:
+        """``(order, P, R, j)``: classes with the poorest ``j`` first (lower bounds ``cl``), their
+        money ``P`` and the weight ``R`` of the rest, exactly as a walk in order of ``cl``.
+
+        Classes are sorted by the floats of their bounds, a faster sort with the same order up to
+        float ties. The first ``j`` are then exactly the classes below the first rich one, unless
+        that one ties a neighbour in float: then the order is redone exactly.
+        """
+        cl, cf = self.cl, self.cf
+        order = sorted(h, key=cf.__getitem__)
+        P, R, j = _split(order, h, cl, C, 0, W)
+        if j < len(order):
+            f = cf[order[j]]
+            if (j and cf[order[j - 1]] == f) or (j + 1 < len(order) and cf[order[j + 1]] == f):
+                order = sorted(h, key=cl.__getitem__)
+                P, R, j = _split(order, h, cl, C, 0, W)
+        return order, P, R, j
 
     def evaluate(self, p: int) -> None:
         """Bounds on ``ρ_p`` now; marks ``p`` dead if its supporters cannot afford it."""
@@ -477,16 +518,7 @@ class _Engine:
                 order: list[int] = []  # nobody is short of money: everyone pays C/W
                 j, P, R = 0, 0, W
             else:
-                order = self._order(p, h)
-                P, R, j = 0, W, 0
-                for c in order:
-                    lv = cl[c]
-                    if C - P <= lv * R:
-                        break
-                    w = h[c]
-                    P += lv * w
-                    R -= w
-                    j += 1
+                order, P, R, j = self._split_uniform(h, C, W)
             ru = R * u
         else:
             nu, values = self.nu, prof.values
@@ -605,23 +637,24 @@ class _Engine:
         order, j, ru = self.part[p]
         h = self.hist(p)
         nu = self.nu
-        rho = self._rho_from(p, [(k // nu, h[k]) for k in order[:j]], ru)
-        cl, cu, dmax = self.cl, self.cu, self.dmax
         prof = self.prof
+        poor = order[:j]
+        if prof.uniform:
+            rho = self._rho_from(p, list(zip(poor, map(h.__getitem__, poor), strict=True)), ru)
+        else:
+            rho = self._rho_from(p, [(k // nu, h[k]) for k in poor], ru)
+        cl, cu, dmax = self.cl, self.cu, self.dmax
         if prof.uniform:
             amount = rho * prof.unit[p]
             pf, pc = _floor_k(amount), _ceil_k(amount)
-            for i in range(j - 1, -1, -1):  # poor: budget ≤ payment
-                c = order[i]
-                if cl[c] + dmax <= pf:
-                    break
+            # ``order`` is sorted only up to float ties: filter rather than stop at a bound
+            low = pf - dmax
+            for c in [c for c in poor if cl[c] > low]:  # poor: budget ≤ payment
                 if cu[c] > pf and self.budget(c) > amount:
                     return None
             rich: list[int] = order[j:] if order else list(h)
-            for c in rich:  # rich: budget ≥ payment
-                if order and cl[c] >= pc:
-                    break
-                if cl[c] < pc and self.budget(c) < amount:
+            for c in [c for c in rich if cl[c] < pc]:  # rich: budget ≥ payment
+                if self.budget(c) < amount:
                     return None
             return rho
         values = prof.values
@@ -805,6 +838,7 @@ class _Engine:
                             self._note(f0, dl - gh[c])
         base = len(cl)
         cl.extend([cl[c] - pc for c in rich])
+        self.cf.extend(map(float, cl[base:]))
         cu.extend([cu[c] - pf for c in rich])
         self.dmax += pc - pf
         self.cpar.extend(rich)
@@ -828,10 +862,11 @@ class _Engine:
         if gather is None:
             gather = self.gather_members[q] = _gather(members)
         olds = gather(cls)
-        news = list(map(trans.__getitem__, olds))
-        list(map(cls.__setitem__, members, news))
+        # a plain loop stores faster than map(cls.__setitem__)
+        for g, c in zip(members, olds, strict=True):
+            cls[g] = trans[c]
         if self.snaps is not None:
-            self.undo.append((members, olds, news))
+            self.undo.append((members, olds, trans))
 
     def _pay_general(self, q: int, rho: Fraction, h: dict[int, int], tracking: bool) -> None:
         t = self.t
@@ -877,7 +912,8 @@ class _Engine:
         olds = gather(cls)
         keys = map(add, map(mul, olds, repeat(nu)), prof.member_util[q])
         news = list(map(trans.__getitem__, keys))
-        list(map(cls.__setitem__, members, news))
+        for g, c in zip(members, news, strict=True):
+            cls[g] = c
         if self.snaps is not None:
             self.undo.append((members, olds, news))
 
@@ -1011,6 +1047,17 @@ class _Engine:
             )
         )
 
+    def _redo(self, moves: Sequence[tuple[Sequence[int], Sequence[int], Any]]) -> None:
+        """Replay logged class moves (uniform: a translation of old classes; score: new keys)."""
+        cls = self.cls
+        for members, olds, news in moves:
+            if isinstance(news, dict):
+                for g, c in zip(members, olds, strict=True):
+                    cls[g] = news[c]
+            else:
+                for g, c in zip(members, news, strict=True):
+                    cls[g] = c
+
     def advance(self, delta: int) -> Run:
         """The run at ``b + delta``: rounds whose facts still hold at ``delta`` are kept, the
         state is rolled back to the first round that may differ, and play resumes there."""
@@ -1026,14 +1073,26 @@ class _Engine:
         # first, or redo the earlier ones from scratch, whichever touches fewer supporters
         later = sum(len(moves[0]) for moves in self.undo[keep:])
         earlier = sum(len(moves[0]) for moves in self.undo[:keep])
-        if earlier + len(self.cls) // 8 < later:
+        copy_cost = len(self.cls) // 8
+        base_keep, base_cls = self.base
+        if base_cls is not None and base_keep <= keep:
+            from_base = copy_cost + sum(len(moves[0]) for moves in self.undo[base_keep:keep])
+        else:
+            from_base = _INF
+        if from_base < min(later, earlier + copy_cost):
+            cls = self.cls = base_cls[:]
+            self._redo(self.undo[base_keep:keep])
+        elif earlier + copy_cost < later:
             cls = self.cls = [0] * len(self.cls)
-            for members, _, news in self.undo[:keep]:
-                list(map(cls.__setitem__, members, news))
+            self._redo(self.undo[:keep])
         else:
             cls = self.cls
             for members, olds, _ in reversed(self.undo[keep:]):
-                list(map(cls.__setitem__, members, olds))
+                for g, c in zip(members, olds, strict=True):
+                    cls[g] = c
+        # the classes at the kept round: most later replays restart at or after it
+        if base_cls is None or keep != base_keep:
+            self.base = (keep, cls[:])
         del self.undo[keep:]
         del self.snaps[keep + 1 :]
         self.snaps.pop()
@@ -1041,6 +1100,7 @@ class _Engine:
             del arr[ncls:]
         # budgets move with their slopes: bounds shift by slope bounds times delta
         self.cl[:] = [x + y * delta for x, y in zip(self.cl, self.gl, strict=True)]
+        self.cf = list(map(float, self.cl)) if self.prof.uniform else []
         self.cu[:] = [x + y * delta for x, y in zip(self.cu, self.gh, strict=True)]
         self.dmax = max(map(int.__sub__, self.cu, self.cl))
         self.gmax = gmax
