@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,14 +35,12 @@ from proposals.service import ProposalService
 __all__ = [
     "BallotSpec",
     "PreparedCast",
-    "cached_costs",
     "check_open",
     "config_for",
     "context_statement",
-    "load_costs",
     "prepare",
     "session_context_statement",
-    "spec_from_row",
+    "spec_for",
 ]
 
 _SPEC_COLUMNS = (
@@ -61,47 +60,14 @@ RIGHT_WIDTH = len(RIGHT_COLUMNS)
 _ACCOUNT_COLUMNS = (User.is_active, User.password_hash)
 
 
-@functools.cache
-def context_statement(*, by_slug: bool, with_voter: bool) -> Any:
-    """The one query of a cast (parameters ``process_id`` or ``slug``, ``district_id`` and, with
-    the voter, ``user_id``): spec columns, then the right's, then the account's."""
-    where = (
-        Process.slug == sa.bindparam("slug")
-        if by_slug
-        else Process.id == sa.bindparam("process_id")
-    )
-    query: Any
-    if with_voter:
-        user_id = sa.bindparam("user_id", type_=sa.Integer)
-        query = select(*_SPEC_COLUMNS, *RIGHT_COLUMNS, *_ACCOUNT_COLUMNS).select_from(Process)
-        query = with_right(query, Process.id, user_id)
-        query = query.outerjoin(User, col(User.id) == user_id)
-    else:
-        query = select(*_SPEC_COLUMNS).select_from(Process)
-    return query.join(District, col(District.process_id) == Process.id).where(
-        where, District.id == sa.bindparam("district_id", type_=sa.Integer)
-    )
-
-
-@functools.cache
-def session_context_statement(*, by_slug: bool = False) -> Any:
-    """``context_statement`` found through a web session (parameters ``session_id``, the token's
-    hash, ``process_id`` or ``slug``, and ``district_id``): the session's data and expiry, then
-    the columns of ``context_statement(..., with_voter=True)`` for the session's user. One round
-    trip for everything a cast reads."""
-    user_id = col(WebSession.user_id)
+def _context_query(columns: Sequence[Any], user_id: Any, *, by_slug: bool, session: bool) -> Any:
+    """The ballot (process and district), optionally the web session, then the right and the
+    account of ``user_id``, selecting ``columns``."""
     query = (
-        select(
-            WebSession.data,
-            WebSession.expires_at,
-            *_SPEC_COLUMNS,
-            *RIGHT_COLUMNS,
-            *_ACCOUNT_COLUMNS,
-        )
-        .select_from(Process)
-        .join(District, col(District.process_id) == Process.id)
-        .outerjoin(WebSession, col(WebSession.id) == sa.bindparam("session_id"))
+        select(*columns).select_from(Process).join(District, col(District.process_id) == Process.id)
     )
+    if session:
+        query = query.outerjoin(WebSession, col(WebSession.id) == sa.bindparam("session_id"))
     query = with_right(query, Process.id, user_id).outerjoin(User, col(User.id) == user_id)
     where = (
         Process.slug == sa.bindparam("slug")
@@ -109,6 +75,27 @@ def session_context_statement(*, by_slug: bool = False) -> Any:
         else Process.id == sa.bindparam("process_id", type_=sa.Integer)
     )
     return query.where(where, District.id == sa.bindparam("district_id", type_=sa.Integer))
+
+
+_CONTEXT_COLUMNS = (*_SPEC_COLUMNS, *RIGHT_COLUMNS, *_ACCOUNT_COLUMNS)
+
+
+@functools.cache
+def context_statement() -> Any:
+    """The one query of a cast (parameters ``process_id``, ``district_id`` and ``user_id``):
+    spec columns, then the right's, then the account's."""
+    user_id = sa.bindparam("user_id", type_=sa.Integer)
+    return _context_query(_CONTEXT_COLUMNS, user_id, by_slug=False, session=False)
+
+
+@functools.cache
+def session_context_statement(*, by_slug: bool = False) -> Any:
+    """``context_statement`` found through a web session (parameters ``session_id``, the token's
+    hash, ``process_id`` or ``slug``, and ``district_id``): the session's data and expiry, then
+    the columns of ``context_statement()`` for the session's user. One round trip for everything
+    a cast reads."""
+    columns = (WebSession.data, WebSession.expires_at, *_CONTEXT_COLUMNS)
+    return _context_query(columns, col(WebSession.user_id), by_slug=by_slug, session=True)
 
 
 @dataclass(frozen=True)
@@ -165,12 +152,30 @@ CostsKey = tuple[URL, int, int, str, str]
 _projects_cache: dict[CostsKey, tuple[float, dict[str, int]]] = {}
 
 
-def costs_key(url: URL, row: Sequence[Any], district_id: int) -> CostsKey:
+def _costs_key(url: URL, row: Sequence[Any], district_id: int) -> CostsKey:
     """The cache key of the ballot in a context row."""
     return (url, int(row[0]), district_id, row[5] or "", str(row[6]))
 
 
-def cached_costs(key: CostsKey, row: Sequence[Any]) -> dict[str, int] | None:
+async def spec_for(
+    row: Sequence[Any],
+    district_id: int,
+    url: URL,
+    open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+) -> BallotSpec:
+    """The ballot spec of a context row, its projects from the cache or, when the cache cannot
+    serve them, read on a session from ``open_session`` (``NotFound`` for no row)."""
+    if row is None:
+        raise NotFound("No such ballot in this process.")
+    key = _costs_key(url, row, district_id)
+    costs = _cached_costs(key, row)
+    if costs is None:
+        async with open_session() as session:
+            costs = await _load_costs(session, key)
+    return _spec_from_row(row, district_id, costs)
+
+
+def _cached_costs(key: CostsKey, row: Sequence[Any]) -> dict[str, int] | None:
     """The cached projects of a frozen ballot; None when the caller must read them.
 
     When the entry is stale, only the first caller is sent to read them again: the entry's
@@ -187,7 +192,7 @@ def cached_costs(key: CostsKey, row: Sequence[Any]) -> dict[str, int] | None:
     return None
 
 
-async def load_costs(session: AsyncSession, key: CostsKey) -> dict[str, int]:
+async def _load_costs(session: AsyncSession, key: CostsKey) -> dict[str, int]:
     """Read the ballot's projects and costs, and cache them."""
     projects = await ProposalService(session, Settings(), None).ballot_projects(key[1], key[2])
     costs = {str(p.id): int(p.official_cost or 0) for p in projects}
@@ -197,11 +202,9 @@ async def load_costs(session: AsyncSession, key: CostsKey) -> dict[str, int]:
     return costs
 
 
-def spec_from_row(row: Sequence[Any], district_id: int, costs: Mapping[str, int]) -> BallotSpec:
-    """The ballot spec from a context row (``NotFound`` for no row, ``Conflict`` for a
-    consultation or a misconfigured ballot)."""
-    if row is None:
-        raise NotFound("No such ballot in this process.")
+def _spec_from_row(row: Sequence[Any], district_id: int, costs: Mapping[str, int]) -> BallotSpec:
+    """The ballot spec from a context row (``Conflict`` for a consultation or a misconfigured
+    ballot)."""
     pid, pslug, kind, phase, config_text, frozen, _created, name, budget = row[:SPEC_WIDTH]
     if kind != ProcessKind.BUDGETING:
         raise Conflict("This process is a consultation: it has questions, not ballots.")

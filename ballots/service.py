@@ -13,6 +13,7 @@ voter nor the ballot's content.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,15 +30,12 @@ from ballots.cast_context import (
     BallotSpec,
     PreparedCast,
     ballot_content,
-    cached_costs,
     check_open,
     config_for,
     context_statement,
-    costs_key,
-    load_costs,
     prepare,
     right_part,
-    spec_from_row,
+    spec_for,
 )
 from ballots.models import Ballot
 from ballots.verification import (
@@ -64,10 +62,8 @@ __all__ = [
     "Turnout",
     "ballot_content",
     "ballot_form",
-    "ballot_spec",
     "cast_ballot",
     "cast_audit_entry",
-    "cast_ballot_by_slug",
     "cast_paper_ballot",
     "has_voted",
     "prepare_cast",
@@ -127,43 +123,15 @@ async def ballot_form(
     return BallotForm(process, district, district_config(process, district), projects)
 
 
-async def ballot_spec(
-    session: AsyncSession,
-    district_id: int,
-    *,
-    process_id: int | None = None,
-    slug: str | None = None,
-) -> BallotSpec:
-    """The ballot of ``district_id`` in the process with this id (or slug); ``NotFound`` if none."""
-    spec, _ = await _spec_and_right(session, district_id, process_id, slug, None)
-    return spec
-
-
 async def _spec_and_right(
-    session: AsyncSession,
-    district_id: int,
-    process_id: int | None,
-    slug: str | None,
-    user_id: int | None,
-) -> tuple[BallotSpec, Sequence[Any] | None]:
-    """One prebuilt query for the ballot and, with ``user_id``, the voter's verification."""
-    params: dict[str, Any] = {"district_id": district_id}
-    if process_id is not None:
-        params["process_id"] = process_id
-    else:
-        params["slug"] = slug
-    if user_id is not None:
-        params["user_id"] = user_id
-    statement = context_statement(by_slug=process_id is None, with_voter=user_id is not None)
-    row = (await session.exec(statement, params=params)).first()
-    if row is None:
-        raise NotFound("No such ballot in this process.")
-    key = costs_key(session.get_bind().engine.url, row, district_id)
-    costs = cached_costs(key, row)
-    if costs is None:
-        costs = await load_costs(session, key)
-    spec = spec_from_row(row, district_id, costs)
-    return spec, (right_part(row) if user_id is not None else None)
+    session: AsyncSession, process_id: int, district_id: int, user_id: int
+) -> tuple[BallotSpec, Sequence[Any]]:
+    """One prebuilt query for the ballot and the voter's verification."""
+    params = {"process_id": process_id, "district_id": district_id, "user_id": user_id}
+    row = (await session.exec(context_statement(), params=params)).first()
+    url = session.get_bind().engine.url
+    spec = await spec_for(row, district_id, url, lambda: contextlib.nullcontext(session))
+    return spec, right_part(row)
 
 
 def _validate(form: BallotForm | BallotSpec, raw_ballot: object) -> formats.ValidBallot:
@@ -257,39 +225,35 @@ async def cast_ballot(
     ``formats.validate_ballot`` reads, or a ``formats.FormBallot`` as posted by the ballot page.
     The ballot, the phase and the voter's right come from one query; the write is one statement.
     """
-    return await _cast(session, settings, district_id, process_id, None, user_id, raw_ballot)
-
-
-async def cast_ballot_by_slug(
-    session: AsyncSession,
-    settings: Settings,
-    *,
-    slug: str,
-    district_id: int,
-    user_id: int,
-    raw_ballot: object,
-) -> CastResult:
-    """``cast_ballot`` for the process with this slug (what the ballot page's address names)."""
-    return await _cast(session, settings, district_id, None, slug, user_id, raw_ballot)
+    prepared = await prepare_cast(
+        session,
+        settings,
+        process_id=process_id,
+        district_id=district_id,
+        user_id=user_id,
+        raw_ballot=raw_ballot,
+    )
+    result = await write_cast(session, prepared)
+    # Last: the audit chain stays locked from here until the transaction ends.
+    await audit.append_many(session, [cast_audit_entry(prepared)])
+    return result
 
 
 async def prepare_cast(
     session: AsyncSession,
     settings: Settings,
     *,
+    process_id: int,
     district_id: int,
     user_id: int,
     raw_ballot: object,
-    process_id: int | None = None,
-    slug: str | None = None,
 ) -> PreparedCast:
     """Every check ``cast_ballot`` makes, without writing: phase, eligibility, the ballot itself.
 
-    One query (ballot, phase and the voter's right). Pass ``process_id`` or ``slug``. Raises as
-    ``cast_ballot`` does, except ``AlreadyVoted``, which only storing can tell.
+    One query (ballot, phase and the voter's right). Raises as ``cast_ballot`` does, except
+    ``AlreadyVoted``, which only storing can tell.
     """
-    spec, right_row = await _spec_and_right(session, district_id, process_id, slug, user_id)
-    assert right_row is not None
+    spec, right_row = await _spec_and_right(session, process_id, district_id, user_id)
     return prepare(settings, spec, right_row, raw_ballot)
 
 
@@ -387,30 +351,6 @@ async def write_casts(
                         await _already_voted_message(session, p.process_id, p.district_id, p.voter)
                     )
     return [o for o in outcomes if o is not None]
-
-
-async def _cast(
-    session: AsyncSession,
-    settings: Settings,
-    district_id: int,
-    process_id: int | None,
-    slug: str | None,
-    user_id: int,
-    raw_ballot: object,
-) -> CastResult:
-    prepared = await prepare_cast(
-        session,
-        settings,
-        district_id=district_id,
-        user_id=user_id,
-        raw_ballot=raw_ballot,
-        process_id=process_id,
-        slug=slug,
-    )
-    result = await write_cast(session, prepared)
-    # Last: the audit chain stays locked from here until the transaction ends.
-    await audit.append_many(session, [cast_audit_entry(prepared)])
-    return result
 
 
 async def _already_voted_message(

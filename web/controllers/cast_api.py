@@ -37,15 +37,11 @@ from ballots.batch import CastBatcher
 from ballots.cast_context import (
     BallotSpec,
     account_part,
-    cached_costs,
-    costs_key,
-    load_costs,
     prepare,
     right_part,
     session_context_statement,
-    spec_from_row,
+    spec_for,
 )
-from ballots.service import PreparedCast
 from pb.errors import NotAuthenticated, NotFound
 from pb.security import token_hash
 from pb.sessions import live_value
@@ -116,7 +112,8 @@ async def api_cast(
     """
     state: State = request.app.state
     token = request.cookies.get(SESSION_COOKIE)
-    prepared = await _prepare(state, token, process_id, district_id, data.ballot)
+    read = await read_cast(state, token, district_id, process_id=process_id)
+    prepared = prepare(state.settings, read.spec, read.right, data.ballot)
     result = await cast_batcher(state).store(prepared)
     return Response(
         CastReceipt(
@@ -166,23 +163,12 @@ async def read_cast(
         raise NotFound("No such ballot in this process.")
     raw_session = live_value(found)
     data = json.loads(raw_session) if raw_session is not None else None
-    row = tuple(found[2:])  # the columns of context_statement(..., with_voter=True)
+    row = tuple(found[2:])  # the columns of context_statement()
     if session_user_id(data) is None or not session_holds(data, *account_part(row)):
         raise NotAuthenticated(_SIGN_IN)
     assert isinstance(data, dict)
-    key = costs_key(engine.url, row, district_id)
-    costs = cached_costs(key, row)
-    if costs is None:
-        async with state.session_factory() as session:
-            costs = await load_costs(session, key)
-    return CastRead(spec_from_row(row, district_id, costs), right_part(row), data)
-
-
-async def _prepare(
-    state: State, token: str | None, process_id: int, district_id: int, ballot: object
-) -> PreparedCast:
-    read = await read_cast(state, token, district_id, process_id=process_id)
-    return prepare(state.settings, read.spec, read.right, ballot)
+    spec = await spec_for(row, district_id, engine.url, state.session_factory)
+    return CastRead(spec, right_part(row), data)
 
 
 async def _read(
