@@ -58,7 +58,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from itertools import repeat
+from itertools import compress, repeat
 from math import lcm
 from operator import add, itemgetter, mul
 from typing import Any
@@ -337,6 +337,7 @@ class Run:
     skip: int | None = None
     details: list[dict[str, Any]] = field(default_factory=list)
     probe: list[dict[str, Any]] = field(default_factory=list)
+    bound: int | None = None  # set when the run stopped early: its total cost is at most this
 
 
 class _Engine:
@@ -407,6 +408,10 @@ class _Engine:
         self.undo: list[tuple[Sequence[int], Sequence[int], Any]] = []
         # a copy of the classes at the start of a kept round (index into ``snaps``)
         self.base: tuple[int, list[int] | None] = (0, None)
+        # add1: stop a run once its outcome provably fits this total (scaled money); per project,
+        # (money spent, its supporters' surplus over its cost) when last found affordable
+        self.cap: Number | None = None
+        self.checked = [(0, 0)] * m
 
     # ----- exact class budgets (rarely needed)
 
@@ -1005,14 +1010,65 @@ class _Engine:
         heapq.heapify(self.heap)
         return self.rounds()
 
+    def fit_bound(self) -> int:
+        """An upper bound on this run's final total cost (scaled money), as of this round.
+
+        Whatever is bought from now on is affordable now (money only falls), so the total is at
+        most what was bought plus every project still alive. When that does not fit ``cap``, the
+        dearest alive projects are evaluated (which drops those their supporters can no longer
+        afford) until it fits or cannot; a project found affordable is checked again only once
+        the money spent since could have brought its supporters below its cost.
+        """
+        cap, alive, cost = self.cap, self.alive, self.prof.cost
+        assert cap is not None
+        spent = sum(map(cost.__getitem__, self.run.order))
+        bound = spent + sum(compress(cost, alive))
+        if bound <= cap:
+            return bound
+        t, evaluated, checked = self.t, self.evaluated, self.checked
+        candidates = sorted(
+            (
+                p
+                for p in range(len(alive))
+                if alive[p] and evaluated[p] != t and spent - checked[p][0] >= checked[p][1]
+            ),
+            key=cost.__getitem__,
+            reverse=True,
+        )
+        left = sum(map(cost.__getitem__, candidates))
+        cl, nu = self.cl, self.nu
+        for p in candidates:
+            if bound - left > cap:
+                break  # even if every one left were unaffordable, it would not fit
+            left -= cost[p]
+            self.evaluate(p)
+            if not alive[p]:
+                bound -= cost[p]
+                if bound <= cap:
+                    break
+                continue
+            h = self.hcache[p]
+            if self.prof.uniform:
+                money = sum(map(mul, h.values(), map(cl.__getitem__, h)))
+            else:
+                money = sum(w * cl[k // nu] for k, w in h.items())
+            checked[p] = (spent, (money >> _K) - cost[p])
+        return bound
+
     def rounds(self) -> Run:
         """Play rounds until no project is affordable."""
         snaps = self.snaps
+        cap = self.cap
         while True:
             if snaps is not None:
                 self.snapshot()
             if self.probe_p is not None:
                 self.probe_round()
+            if cap is not None:
+                bound = self.fit_bound()
+                if bound <= cap:
+                    self.run.bound = bound  # add1 needs only to know that it fits
+                    break
             q = self.select()
             if q is None:
                 break
@@ -1178,10 +1234,12 @@ def mes_run(
 @dataclass
 class Add1Result:
     """The add1 search: the chosen run (``None`` if even ``floor(B/n)`` gives nothing) and the
-    per-voter budgets tried as ``(budget, total cost, fits, skipped to)`` in scaled money."""
+    per-voter budgets tried as ``(budget, total cost, fits, skipped to, exact)`` in scaled money;
+    ``exact`` is false where the count stopped once it was proven to fit, and the cost is then an
+    upper bound."""
 
     run: Run
-    trials: list[tuple[Number, int, bool, Number | None]]
+    trials: list[tuple[Number, int, bool, Number | None, bool]]
     stop: str
     b: Number = 0  # the last per-voter budget whose outcome fits (scaled money)
 
@@ -1203,6 +1261,10 @@ def add1(prof: Profile, budget: Number, stop_when_exhaustive: bool = False) -> A
     Budgets whose outcome is proven equal to the current one are skipped (``Run.skip``), and each
     new run replays only the rounds that may differ. Beyond a per-voter budget that covers every
     ballot's whole cost nobody ever runs short of money, so the outcome no longer changes.
+
+    Until the last budget only *whether* an outcome fits matters, so (without the exhaustive
+    stop, which needs every outcome) a count stops as soon as it is proven to fit
+    (``_Engine.fit_bound``); the caller counts the chosen budget again in full.
     """
     s = prof.scale
     cap = budget * s  # in scaled money
@@ -1210,31 +1272,38 @@ def add1(prof: Profile, budget: Number, stop_when_exhaustive: bool = False) -> A
         return Add1Result(Run(b=0), [], "no voters")
     b = (Fraction(budget) // prof.n) * s  # floor(B/n) currency units, scaled
     engine = _Engine(prof, b, track=True, details=False, probe=None, reuse=True)
+    if not stop_when_exhaustive:
+        engine.cap = cap  # only whether an outcome fits matters until the last one
     run = engine.go()
-    trials: list[tuple[Number, int, bool, Number | None]] = []
+    trials: list[tuple[Number, int, bool, Number | None, bool]] = []
     best: Run | None = None
     stop = ""
     while True:
-        cost = sum(prof.cost[p] for p in run.order)
+        exact = run.bound is None
+        cost = sum(prof.cost[p] for p in run.order) if exact else run.bound
         fits = cost <= cap
         if not fits:
-            trials.append((b, cost, False, None))
+            trials.append((b, cost, False, None, exact))
             stop = "over budget"
             last = b - s  # every budget since the previous trial gave that trial's outcome
             break
         best = run
         last = b
         if stop_when_exhaustive and _is_exhaustive(prof, run.order, cap):
-            trials.append((b, cost, True, None))
+            trials.append((b, cost, True, None, exact))
             stop = "exhaustive"
             break
         skip = run.skip if run.skip is not None else 0
+        if not exact and skip >= _INF:
+            # proven to fit for good, not proven unchanged: the outcome settles at the budget
+            # that covers every ballot's cost
+            skip = max(s, prof.max_ballot_cost - b)
         if skip >= _INF or b >= prof.max_ballot_cost:
-            trials.append((b, cost, True, None))
+            trials.append((b, cost, True, None, exact))
             stop = "outcome can no longer change"
             break
         step = max(1, -(-skip // s)) * s
-        trials.append((b, cost, True, b + step))
+        trials.append((b, cost, True, b + step, exact))
         b += step
         run = engine.advance(step)
     assert best is not None  # floor(B/n)·n ≤ B always fits
@@ -1428,18 +1497,22 @@ def equal_shares_add1(
     found = add1(prof, election.budget, stop_when_exhaustive)
     s = prof.scale
     rounds: list[Round] = []
-    for b, cost, fits, nxt in found.trials:
+    for b, cost, fits, nxt, exact in found.trials:
         details: dict[str, Any] = {
             "budget_per_voter": Fraction(b, s),
-            "total_cost": Fraction(cost, s),
+            "total_cost" if exact else "total_cost_at_most": Fraction(cost, s),
             "fits": fits,
         }
         if nxt is not None:
             details["next_budget_per_voter"] = Fraction(nxt, s)
             details["skipped"] = Fraction(nxt - b, s) - 1
         reason = "fits the budget" if fits else "exceeds the budget: keep the previous outcome"
+        if not exact:
+            reason += " (proven before the count ended: what it bought plus every project its"
+            reason += f" voters could still afford costs at most {_fmt(Fraction(cost, s))})"
         if nxt is not None and nxt - b > s:
-            reason += f"; the outcome is proven the same up to {_fmt(Fraction(nxt, s) - 1)}"
+            proven = "the outcome is proven the same" if exact else "every budget is proven to fit"
+            reason += f"; {proven} up to {_fmt(Fraction(nxt, s) - 1)}"
         rounds.append(Round(len(rounds) + 1, "tried", None, reason, details))
     final = mes_run(prof, found.b, details=True) if prof.n else found.run
     rounds += _mes_rounds(prof, final, election.budget, len(rounds) + 1)

@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 
 import tally
 from tally.model import Ballot, Election, Project, VoteType
+from tally.pabulib import read
 from tally.properties import check_price_system
 from tally.rules import equalshares as es
 from tally.tiebreak import TieBreak
 
 from .strategies import elections
+from .test_pabulib import DATA
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -332,6 +334,66 @@ def test_skip_bound_is_safe(e: Election, b: int):
     assert run.skip is not None
     for more in range(1, min(run.skip, 15)):
         assert es.mes_run(prof, b + more).order == run.order
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    e=elections(max_projects=7, max_voters=12, max_cost=60, fractional_budget=True),
+    utility=st.sampled_from(["cost", "cardinality"]),
+)
+def test_add1_counts_stopped_early_are_proven_to_fit(e: Election, utility: str):
+    """A count the add1 search stops once it is proven to fit: its bound covers the full count's
+    cost and fits, and so does every budget it skips to the next one tried."""
+    check_early_stops(e, utility)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Poland_Warszawa_2017_Stare_Bielany.pb",
+        "Switzerland_Zurich_SN.pb",
+        "Netherlands_Amsterdam_588.pb",
+        "Poland_Gdynia_2021_Leszczynki__small.pb",
+    ],
+)
+def test_add1_counts_stopped_early_on_real_files(name: str):
+    if DATA is None:
+        pytest.skip("shared pabulib data folder not found")
+    found = check_early_stops(read((DATA / name).read_text(encoding="utf-8")), "cost")
+    assert any(not exact for *_, exact in found.trials)  # the early stop is exercised
+
+
+def check_early_stops(e: Election, utility: str) -> es.Add1Result:
+    prof = es.compile_profile(e, TieBreak(), utility)
+    found = es.add1(prof, e.budget)
+    cap = e.budget * prof.scale
+    for b, cost, fits, nxt, exact in found.trials:
+        full = sum(prof.cost[p] for p in es.mes_run(prof, b).order)
+        if exact:
+            assert cost == full
+            continue
+        assert fits and full <= cost <= cap
+        for more in range(b + prof.scale, min(nxt or b, b + 10 * prof.scale), prof.scale):
+            assert sum(prof.cost[p] for p in es.mes_run(prof, more).order) <= cap
+    last = found.trials[-1]
+    assert last[4] or last[2]  # the count that ends the search is in full unless it fits
+    assert sum(prof.cost[p] for p in es.mes_run(prof, found.b).order) <= cap
+    if found.stop == "over budget":
+        assert sum(prof.cost[p] for p in es.mes_run(prof, found.b + prof.scale).order) > cap
+    return found
+
+
+def test_add1_reports_counts_stopped_early():
+    # one voter group can afford only a; the other only b (both cheap): after the first round the
+    # bought project plus everything still affordable fits, so the counts stop there
+    e = make(100, {"a": 20, "b": 20, "c": 90}, [(["a"], 3), (["b", "c"], 2)])
+    out = tally.run("equalshares/add1", e)
+    tried = [r for r in out.rounds if r.decision == "tried"]
+    early = [r for r in tried if "total_cost_at_most" in r.details]
+    assert early and all(r.details["fits"] for r in early)
+    assert all(r.details["total_cost_at_most"] <= 100 for r in early)
+    assert "proven before the count ended" in early[0].reason
+    assert list(out.selected) == reference_add1(e, "cost")
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
