@@ -49,6 +49,13 @@ How it stays exact and fast (every decision is exact; figures in ``docs/benchmar
   lands just above the price instead of just below it), so such a proof rarely reaches the next
   unit and most of the saving comes from replaying only the later rounds; ``docs/benchmarks.md``
   has the figures.
+* Until the last budget, add1 only needs to know *whether* an outcome fits, and a count stops
+  as soon as that is proven: whatever MES buys later is affordable now (money only falls), so
+  the projects bought plus every project still affordable bound the final total. The dearest
+  projects are re-checked for affordability when that bound does not fit (a project found
+  affordable only once the money spent since could have emptied its surplus). Such a count's
+  proof covers its rounds and the unaffordable projects, so budgets below it are proven to fit
+  as well; the chosen budget is counted again in full, with its explanations.
 """
 
 from __future__ import annotations
@@ -83,6 +90,7 @@ COMPLETIONS = ("none", "greedy")
 _K = 64  # fractional bits of the integer bounds on money
 _SH = 64  # extra fractional bits of the bounds on ρ (ρ bounds carry _K + _SH bits)
 _INF = 1 << 400  # "no limit" for the add1 skip bound
+_ENDLESS = _INF >> 1  # a skip bound above this is "no limit" less the budget steps taken since
 _LIGHT = 4  # ballots cast at most this many times are counted one by one
 
 
@@ -1294,11 +1302,11 @@ def add1(prof: Profile, budget: Number, stop_when_exhaustive: bool = False) -> A
             stop = "exhaustive"
             break
         skip = run.skip if run.skip is not None else 0
-        if not exact and skip >= _INF:
+        if not exact and skip >= _ENDLESS:
             # proven to fit for good, not proven unchanged: the outcome settles at the budget
             # that covers every ballot's cost
             skip = max(s, prof.max_ballot_cost - b)
-        if skip >= _INF or b >= prof.max_ballot_cost:
+        if skip >= _ENDLESS or b >= prof.max_ballot_cost:
             trials.append((b, cost, True, None, exact))
             stop = "outcome can no longer change"
             break

@@ -363,6 +363,23 @@ def test_add1_counts_stopped_early_on_real_files(name: str):
     assert any(not exact for *_, exact in found.trials)  # the early stop is exercised
 
 
+@pytest.mark.parametrize(
+    "name", ["Poland_Gdynia_2020_Cisowa__small.pb", "Poland_Wroclaw_2018_Rejon_nr_2_250.pb"]
+)
+@pytest.mark.parametrize("exhaustive", [False, True])
+def test_add1_reports_a_real_budget_when_everything_is_funded(name: str, exhaustive: bool):
+    """Everything is bought at floor(B/n) already; the search ends at the latest where the
+    budget covers every ballot's cost, and reports that budget (a bound of "no limit" carried
+    through a restart once passed for a budget step of about 10^117)."""
+    if DATA is None:
+        pytest.skip("shared pabulib data folder not found")
+    e = read((DATA / name).read_text(encoding="utf-8"))
+    out = tally.run("equalshares/add1", e, stop_when_exhaustive=exhaustive)
+    top = max(sum(e.project_by_id[p].cost for p in x.projects) for x in e.ballots)
+    assert set(out.selected) == {p.id for p in e.projects}
+    assert e.budget // e.num_voters <= out.params["budget_per_voter"] <= max(top, e.budget)
+
+
 def check_early_stops(e: Election, utility: str) -> es.Add1Result:
     prof = es.compile_profile(e, TieBreak(), utility)
     found = es.add1(prof, e.budget)
