@@ -1293,7 +1293,7 @@ def add1(prof: Profile, budget: Number, stop_when_exhaustive: bool = False) -> A
         if not fits:
             trials.append((b, cost, False, None, exact))
             stop = "over budget"
-            last = b - s  # every budget since the previous trial gave that trial's outcome
+            last = b - s  # every budget since the previous trial is proven to fit
             break
         best = run
         last = b
