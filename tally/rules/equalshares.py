@@ -55,7 +55,9 @@ How it stays exact and fast (every decision is exact; figures in ``docs/benchmar
   projects are re-checked for affordability when that bound does not fit (a project found
   affordable only once the money spent since could have emptied its surplus). Such a count's
   proof covers its rounds and the unaffordable projects, so budgets below it are proven to fit
-  as well; the chosen budget is counted again in full, with its explanations.
+  as well; the chosen budget is counted again in full, with its explanations. With the
+  exhaustive stop a count stops only once its outcome is also proven not exhaustive: a project
+  it can no longer buy costs no more than what the bound leaves.
 """
 
 from __future__ import annotations
@@ -420,6 +422,8 @@ class _Engine:
         # (money spent, its supporters' surplus over its cost) when last found affordable
         self.cap: Number | None = None
         self.checked = [(0, 0)] * m
+        # add1 with the exhaustive stop: a count may stop only once also proven not exhaustive
+        self.need_not_exhaustive = False
 
     # ----- exact class budgets (rarely needed)
 
@@ -1063,6 +1067,18 @@ class _Engine:
             checked[p] = (spent, (money >> _K) - cost[p])
         return bound
 
+    def not_exhaustive(self, bound: int) -> bool:
+        """Whether a supported project this run can no longer buy (its supporters cannot afford
+        it) costs at most what is left under ``bound``: then the final outcome is not exhaustive."""
+        assert self.cap is not None
+        left = self.cap - bound
+        cost, alive, supporters = self.prof.cost, self.alive, self.prof.supporters
+        bought = set(self.run.order)
+        return any(
+            cost[p] <= left and supporters[p] > 0 and not alive[p] and p not in bought
+            for p in range(len(alive))
+        )
+
     def rounds(self) -> Run:
         """Play rounds until no project is affordable."""
         snaps = self.snaps
@@ -1074,7 +1090,7 @@ class _Engine:
                 self.probe_round()
             if cap is not None:
                 bound = self.fit_bound()
-                if bound <= cap:
+                if bound <= cap and (not self.need_not_exhaustive or self.not_exhaustive(bound)):
                     self.run.bound = bound  # add1 needs only to know that it fits
                     break
             q = self.select()
@@ -1270,9 +1286,11 @@ def add1(prof: Profile, budget: Number, stop_when_exhaustive: bool = False) -> A
     new run replays only the rounds that may differ. Beyond a per-voter budget that covers every
     ballot's whole cost nobody ever runs short of money, so the outcome no longer changes.
 
-    Until the last budget only *whether* an outcome fits matters, so (without the exhaustive
-    stop, which needs every outcome) a count stops as soon as it is proven to fit
-    (``_Engine.fit_bound``); the caller counts the chosen budget again in full.
+    Until the last budget only *whether* an outcome fits matters (with the exhaustive stop: and
+    whether it is exhaustive), so a count stops as soon as it is proven to fit
+    (``_Engine.fit_bound``) and, with the exhaustive stop, proven not exhaustive (a project it
+    can no longer buy fits in what is left: ``_Engine.not_exhaustive``); the caller counts the
+    chosen budget again in full.
     """
     s = prof.scale
     cap = budget * s  # in scaled money
@@ -1280,8 +1298,8 @@ def add1(prof: Profile, budget: Number, stop_when_exhaustive: bool = False) -> A
         return Add1Result(Run(b=0), [], "no voters")
     b = (Fraction(budget) // prof.n) * s  # floor(B/n) currency units, scaled
     engine = _Engine(prof, b, track=True, details=False, probe=None, reuse=True)
-    if not stop_when_exhaustive:
-        engine.cap = cap  # only whether an outcome fits matters until the last one
+    engine.cap = cap  # only whether an outcome fits (and is exhaustive) matters until the last
+    engine.need_not_exhaustive = stop_when_exhaustive
     run = engine.go()
     trials: list[tuple[Number, int, bool, Number | None, bool]] = []
     best: Run | None = None
@@ -1297,7 +1315,7 @@ def add1(prof: Profile, budget: Number, stop_when_exhaustive: bool = False) -> A
             break
         best = run
         last = b
-        if stop_when_exhaustive and _is_exhaustive(prof, run.order, cap):
+        if stop_when_exhaustive and exact and _is_exhaustive(prof, run.order, cap):
             trials.append((b, cost, True, None, exact))
             stop = "exhaustive"
             break

@@ -340,11 +340,13 @@ def test_skip_bound_is_safe(e: Election, b: int):
 @given(
     e=elections(max_projects=7, max_voters=12, max_cost=60, fractional_budget=True),
     utility=st.sampled_from(["cost", "cardinality"]),
+    exhaustive=st.booleans(),
 )
-def test_add1_counts_stopped_early_are_proven_to_fit(e: Election, utility: str):
+def test_add1_counts_stopped_early_are_proven_to_fit(e: Election, utility: str, exhaustive: bool):
     """A count the add1 search stops once it is proven to fit: its bound covers the full count's
-    cost and fits, and so does every budget it skips to the next one tried."""
-    check_early_stops(e, utility)
+    cost and fits, and so does every budget it skips to the next one tried; with the exhaustive
+    stop, none of those outcomes is exhaustive."""
+    check_early_stops(e, utility, exhaustive)
 
 
 @pytest.mark.parametrize(
@@ -356,10 +358,12 @@ def test_add1_counts_stopped_early_are_proven_to_fit(e: Election, utility: str):
         "Poland_Gdynia_2021_Leszczynki__small.pb",
     ],
 )
-def test_add1_counts_stopped_early_on_real_files(name: str):
+@pytest.mark.parametrize("exhaustive", [False, True])
+def test_add1_counts_stopped_early_on_real_files(name: str, exhaustive: bool):
     if DATA is None:
         pytest.skip("shared pabulib data folder not found")
-    found = check_early_stops(read((DATA / name).read_text(encoding="utf-8")), "cost")
+    e = read((DATA / name).read_text(encoding="utf-8"))
+    found = check_early_stops(e, "cost", exhaustive)
     assert any(not exact for *_, exact in found.trials)  # the early stop is exercised
 
 
@@ -380,18 +384,22 @@ def test_add1_reports_a_real_budget_when_everything_is_funded(name: str, exhaust
     assert e.budget // e.num_voters <= out.params["budget_per_voter"] <= max(top, e.budget)
 
 
-def check_early_stops(e: Election, utility: str) -> es.Add1Result:
+def check_early_stops(e: Election, utility: str, exhaustive: bool = False) -> es.Add1Result:
     prof = es.compile_profile(e, TieBreak(), utility)
-    found = es.add1(prof, e.budget)
+    found = es.add1(prof, e.budget, stop_when_exhaustive=exhaustive)
     cap = e.budget * prof.scale
     for b, cost, fits, nxt, exact in found.trials:
-        full = sum(prof.cost[p] for p in es.mes_run(prof, b).order)
+        order = es.mes_run(prof, b).order
+        full = sum(prof.cost[p] for p in order)
         if exact:
             assert cost == full
             continue
         assert fits and full <= cost <= cap
+        assert not (exhaustive and es._is_exhaustive(prof, order, cap))
         for more in range(b + prof.scale, min(nxt or b, b + 10 * prof.scale), prof.scale):
-            assert sum(prof.cost[p] for p in es.mes_run(prof, more).order) <= cap
+            order = es.mes_run(prof, more).order
+            assert sum(prof.cost[p] for p in order) <= cap
+            assert not (exhaustive and es._is_exhaustive(prof, order, cap))
     last = found.trials[-1]
     assert last[4] or last[2]  # the count that ends the search is in full unless it fits
     assert sum(prof.cost[p] for p in es.mes_run(prof, found.b).order) <= cap
