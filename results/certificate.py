@@ -3,8 +3,10 @@
 Both say the same things: the process, the counting method with its parameters and tie-break,
 per district the budget, ballots per channel, winners, money used and left, the SHA-256 of every
 data file in the package, the audit-log head, the signing key's fingerprint and who signed off.
-The PDF uses the built-in Helvetica font, which covers Latin-1; other characters are shown as
-their closest Latin-1 form (the HTML keeps them exactly).
+The PDF embeds Source Sans Pro (the ``font-source-sans-pro`` package, SIL Open Font License),
+which covers the Latin, Greek and Cyrillic scripts, so names such as "Łódź" or "Київ" print as
+they are; a character the font lacks is shown as its closest form or "?" (the HTML keeps every
+character).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from results.signing import fingerprint
 from tally import TieBreak
 
 __all__ = ["certificate_html", "certificate_pdf", "summary"]
+
+_FONT = "SourceSansPro"
 
 
 def summary(p: ProcessData, digests: dict[str, str], public_key: str) -> dict[str, Any]:
@@ -128,27 +132,30 @@ def certificate_html(facts: dict[str, Any]) -> bytes:
     return _ENV.from_string(_HTML).render(s=facts).encode("utf-8")
 
 
-def _latin1(text: str) -> str:
-    """``text`` with characters outside Latin-1 replaced by their closest form (or ``?``)."""
+def _printable(text: str, cmap: dict[int, int]) -> str:
+    """``text`` with characters the font lacks replaced by their closest form (or ``?``)."""
     out = []
     for ch in str(text):
-        try:
-            ch.encode("latin-1")
+        if ord(ch) in cmap or ch in "\n\t":
             out.append(ch)
-        except UnicodeEncodeError:
-            base = unicodedata.normalize("NFKD", ch).encode("latin-1", "ignore").decode("latin-1")
-            out.append(base or {"—": "-", "–": "-", "…": "...", "→": "->"}.get(ch, "?"))
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if ord(c) in cmap)
+        out.append(base or "?")
     return "".join(out)
 
 
 def certificate_pdf(facts: dict[str, Any]) -> bytes:
     from datetime import UTC, datetime
 
+    import font_source_sans_pro as fonts
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
+    pdf.add_font(_FONT, "", fonts.font_files_ttf["SourceSansPro"])
+    pdf.add_font(_FONT, "B", fonts.font_files_ttf["SourceSansProBold"])
+    cmap = pdf.fonts[_FONT.lower()].cmap  # the bold face has the same characters
     pdf.set_creation_date(datetime(2000, 1, 1, tzinfo=UTC))  # same facts, same bytes
-    pdf.set_title(_latin1(f"Certificate of results: {facts['name']}"))
+    pdf.set_title(f"Certificate of results: {facts['name']}")
     pdf.set_author("pb")
     pdf.set_lang("en")
     pdf.set_auto_page_break(auto=True, margin=15)
@@ -156,8 +163,8 @@ def certificate_pdf(facts: dict[str, Any]) -> bytes:
     width = pdf.epw
 
     def line(text: str, size: int = 10, style: str = "", height: float = 5) -> None:
-        pdf.set_font("helvetica", style, size)
-        pdf.multi_cell(width, height, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(_FONT, style, size)
+        pdf.multi_cell(width, height, _printable(text, cmap), new_x="LMARGIN", new_y="NEXT")
 
     line("Certificate of results", 18, "B", 9)
     line(f"{facts['name']}, certified {facts['certified_at']}", 12, "", 7)
