@@ -31,7 +31,9 @@ def register(rule_id: str) -> Callable[[Rule], Rule]:
     return wrap
 
 
-def run(rule_id: str, election: Election, tie_break: TieBreak | str | None = None, **params: Any) -> Outcome:
+def run(
+    rule_id: str, election: Election, tie_break: TieBreak | str | None = None, **params: Any
+) -> Outcome:
     """Run a registered rule; ``tie_break`` may be a ``TieBreak`` or its text form."""
     if rule_id not in RULES:
         raise UnknownRule(rule_id)

@@ -62,7 +62,10 @@ class TieBreak:
         """A sort key: among tied projects, the smallest key wins."""
         if self.seed is not None:
             seed = self.seed.encode()
-            return lambda p: (hashlib.sha256(seed + b"\0" + p.id.encode()).digest(), natural_key(p.id))
+            return lambda p: (
+                hashlib.sha256(seed + b"\0" + p.id.encode()).digest(),
+                natural_key(p.id),
+            )
         supporters = election.supporters
         parts: list[Callable[[Project], object]] = []
         for c in self.criteria:

@@ -1,4 +1,5 @@
-""""Why did it lose?" names projects by title, for every rule family, without changing the count."""
+"""The answer to "why did it lose?" names projects by title, for every rule family, without changing
+the count."""
 
 from __future__ import annotations
 

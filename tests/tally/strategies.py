@@ -48,7 +48,9 @@ def elections(
         if vote_type == VoteType.CHOOSE_ONE:
             chosen = (draw(st.sampled_from(ids)),)
         else:
-            subset = draw(st.lists(st.sampled_from(ids), min_size=1, max_size=len(ids), unique=True))
+            subset = draw(
+                st.lists(st.sampled_from(ids), min_size=1, max_size=len(ids), unique=True)
+            )
             chosen = tuple(subset) if vote_type == VoteType.ORDINAL else tuple(sorted(subset))
         if vote_type in (VoteType.CUMULATIVE, VoteType.SCORING):
             pts = tuple(draw(st.integers(1, 5)) for _ in chosen)
@@ -56,5 +58,11 @@ def elections(
             pts = ()
         ballots.append(Ballot(projects=chosen, points=pts))
     ballots_t = _collapse(ballots) if collapse else tuple(ballots)
-    constraints = BallotConstraints(max_length=1, min_length=1) if vote_type == VoteType.CHOOSE_ONE else BallotConstraints()
-    return Election(budget=budget, projects=ps, ballots=ballots_t, vote_type=vote_type, constraints=constraints)
+    constraints = (
+        BallotConstraints(max_length=1, min_length=1)
+        if vote_type == VoteType.CHOOSE_ONE
+        else BallotConstraints()
+    )
+    return Election(
+        budget=budget, projects=ps, ballots=ballots_t, vote_type=vote_type, constraints=constraints
+    )

@@ -39,7 +39,7 @@ def upgrade() -> None:
             "THEN json_extract(data, '$.uid') END)"
         )
     op.execute(
-        f'UPDATE web_session SET user_id = {uid} '
+        f"UPDATE web_session SET user_id = {uid} "
         f'WHERE EXISTS (SELECT 1 FROM "user" WHERE "user".id = {uid})'
     )
 
