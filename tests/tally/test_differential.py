@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import tally
-from tally.model import Election, VoteType
+from tally.model import Ballot, Election, Project, VoteType
 from tally.tiebreak import TieBreak
 
 from .strategies import elections
@@ -222,20 +222,52 @@ def test_greedy_by_votes(e: Election):
 def test_sequential_phragmen(e: Election):
     assume(_all_supported(e))
     ours = tally.run("seq-phragmen", e)
-    stop = [r for r in ours.rounds if r.decision == "stopped" and r.project is not None]
-    if stop:  # a tie at the stopping point is where pabutools' rule differs (module docstring)
-        load = stop[0].details["max_load"]
-        spent = sum(e.project_by_id[p].cost for p in ours.selected)
-        others = [
-            p
-            for p in e.projects
-            if p.id not in ours.selected and p.id != stop[0].project and p.cost <= e.budget
-        ]
-        loads = _phragmen_loads(e, ours.selected)
-        assume(not any(loads[p.id] == load and spent + p.cost <= e.budget for p in others))
+    # a tie between a project that fits and one that overspends is where pabutools' rule differs
+    # (module docstring; test_sequential_phragmen_tie_with_an_overspend shows it)
+    assume(not _tie_with_an_overspend(e, ours.selected))
     inst, prof = to_pabutools(e)
     theirs = sequential_phragmen(inst, prof, tie_breaking=same_tie_break(e))
     assert sorted(ours.selected) == sorted(names(theirs))
+
+
+def test_sequential_phragmen_tie_with_an_overspend():
+    """After p3..p6, p1 (18, does not fit) and p2 (9, fits) tie at load 32/3: we buy p2 (the
+    tie-break winner fits), pabutools stops because one of the tied projects overspends."""
+    e = Election(
+        budget=18,
+        projects=tuple(
+            Project(id=f"p{i}", cost=c) for i, c in enumerate((18, 9, 1, 1, 1, 1), start=1)
+        ),
+        ballots=(
+            Ballot(("p3",), weight=2),
+            Ballot(("p1", "p4", "p5", "p6")),
+            Ballot(("p1", "p2", "p3", "p4", "p5", "p6")),
+        ),
+    )
+    ours = tally.run("seq-phragmen", e)
+    assert ours.selected == ("p3", "p4", "p5", "p6", "p2")
+    assert _tie_with_an_overspend(e, ours.selected)
+    inst, prof = to_pabutools(e)
+    theirs = sequential_phragmen(inst, prof, tie_breaking=same_tie_break(e))
+    assert sorted(names(theirs)) == ["p3", "p4", "p5", "p6"]
+
+
+def _tie_with_an_overspend(e: Election, selected: tuple[str, ...]) -> bool:
+    """Whether, after some prefix of ``selected``, the smallest new maximal load is shared by a
+    project that fits and one that would overspend."""
+    for i in range(len(selected) + 1):
+        spent = sum(e.project_by_id[p].cost for p in selected[:i])
+        loads = {
+            pid: v for pid, v in _phragmen_loads(e, selected[:i]).items() if pid not in selected[:i]
+        }
+        known = [v for v in loads.values() if v is not None]
+        if not known:
+            continue
+        tied = [pid for pid, v in loads.items() if v == min(known)]
+        fits = {spent + e.project_by_id[pid].cost <= e.budget for pid in tied}
+        if fits == {True, False}:
+            return True
+    return False
 
 
 def _phragmen_loads(e: Election, chosen: tuple[str, ...]) -> dict[str, Fraction]:
