@@ -263,7 +263,8 @@ def _tie_with_an_overspend(e: Election, selected: tuple[str, ...]) -> bool:
         known = [v for v in loads.values() if v is not None]
         if not known:
             continue
-        tied = [pid for pid, v in loads.items() if v == min(known)]
+        least = min(known)
+        tied = [pid for pid, v in loads.items() if v == least]
         fits = {spent + e.project_by_id[pid].cost <= e.budget for pid in tied}
         if fits == {True, False}:
             return True
