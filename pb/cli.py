@@ -10,72 +10,20 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import click
 
 from pb import __version__
-from pb.errors import ConfigError, DomainError
+from pb.cli_errors import EXIT_CHECK_FAILED, OneLineGroup
+from pb.cli_tally import check_command, tally_command
 from pb.settings import Settings
+from results.cli import verify_command
 
 __all__ = ["main"]
 
 T = TypeVar("T")
-EXIT_ERROR = 2
-EXIT_CHECK_FAILED = 1
-
-
-def _one_line(exc: BaseException) -> str:
-    """A single line describing ``exc``, without SQL statements or driver noise."""
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-    if isinstance(exc, (ConfigError, DomainError, click.ClickException)):
-        text = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
-    elif isinstance(exc, DBAPIError):
-        text = f"database error: {exc.orig}"
-    elif isinstance(exc, SQLAlchemyError):
-        text = f"database error: {exc}"
-    elif isinstance(exc, ConnectionError):
-        text = f"cannot connect: {exc}"
-    elif isinstance(exc, OSError):
-        text = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
-    else:
-        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
-class _Cli(click.Group):
-    """A click group that turns every failure into one ``pb: error:`` line."""
-
-    def main(  # type: ignore[override]
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        try:
-            code = super().main(
-                args, prog_name or "pb", complete_var, standalone_mode=False, **extra
-            )
-        except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.ctx.get_help() if exc.ctx else "")
-            sys.exit(0)
-        except (click.exceptions.Abort, KeyboardInterrupt, EOFError):
-            _fail("aborted")
-        except Exception as exc:  # noqa: BLE001  (the one place every error is reported)
-            _fail(_one_line(exc))
-        sys.exit(code if isinstance(code, int) else 0)
-
-
-def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    click.echo(f"pb: error: {message}", err=True)
-    sys.exit(code)
 
 
 def _settings() -> Settings:
@@ -89,7 +37,7 @@ def _run(coroutine_fn: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-@click.group(cls=_Cli, name="pb", no_args_is_help=True)
+@click.group(cls=OneLineGroup, name="pb", no_args_is_help=True)
 @click.version_option(__version__, prog_name="pb")
 def main() -> None:
     """pb: participatory budgeting and consultations."""
@@ -309,23 +257,8 @@ def audit_verify(ctx: click.Context) -> None:
     click.echo(f"head {head}")
 
 
-# -- tally and check (pb/cli_tally.py) ---------------------------------------------------------
+# -- commands defined beside their domain -------------------------------------------------------
 
-try:
-    from pb.cli_tally import check_command, tally_command
-except ModuleNotFoundError as exc:  # not written yet
-    if exc.name != "pb.cli_tally":
-        raise
-else:
-    main.add_command(tally_command, "tally")
-    main.add_command(check_command, "check")
-
-# -- verify a certified package (results/cli.py) -------------------------------------------------
-
-try:
-    from results.cli import verify_command
-except ModuleNotFoundError as exc:  # not written yet
-    if exc.name not in ("results", "results.cli"):
-        raise
-else:
-    main.add_command(verify_command, "verify")
+main.add_command(tally_command, "tally")
+main.add_command(check_command, "check")
+main.add_command(verify_command, "verify")

@@ -15,14 +15,14 @@ from __future__ import annotations
 import inspect
 import json
 import sys
-from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 import tally
+from pb.cli_errors import EXIT_CHECK_FAILED, OneLineCommand, fail
 from tally import pabulib
 from tally.model import Election, Outcome, format_number
 from tally.registry import RULES, UnknownRule
@@ -31,8 +31,6 @@ from tally.tiebreak import TieBreak
 
 __all__ = ["check_command", "tally_command"]
 
-EXIT_ERROR = 2
-EXIT_CHECK_FAILED = 1
 FALLBACK_RULE = "greedy"
 # ``selected`` values in pabulib: 1 = funded by the rule, 2 = funded under Poznań's 80% rule,
 # 3 = funded later from extra reserve funds (outside any rule's reach).
@@ -52,45 +50,17 @@ EXPLAINERS = {
 }
 
 
-class _OneLineCommand(click.Command):
-    """A command whose usage errors, like its own failures, end as one ``pb: error:`` line."""
-
-    def main(  # type: ignore[override]
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.ClickException as exc:
-            _fail(exc.format_message())
-        except click.exceptions.Abort:
-            _fail("aborted")
-        sys.exit(code if isinstance(code, int) else 0)
-
-
-def _fail(message: str) -> NoReturn:
-    first = next((line.strip() for line in message.splitlines() if line.strip()), "error")
-    click.echo(f"pb: error: {first}", err=True)
-    sys.exit(EXIT_ERROR)
-
-
 def _load(path: str) -> pabulib.PbFile:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror or exc}")
+        fail(f"cannot read {path}: {exc.strerror or exc}")
     except UnicodeDecodeError as exc:
-        _fail(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}")
+        fail(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}")
     try:
         return pabulib.parse(text)
     except pabulib.ParseError as exc:
-        _fail(f"{path}: {exc}")
+        fail(f"{path}: {exc}")
 
 
 def _official(pb: pabulib.PbFile) -> str | None:
@@ -105,12 +75,12 @@ def _choose_rule(pb: pabulib.PbFile, requested: str | None) -> str:
         rule = _official(pb)
         if rule is None:
             declared = pb.meta_value("rule") or "none"
-            _fail(
+            fail(
                 f"the file's rule {declared!r} is not one pb can run; pass --rule (known: {', '.join(sorted(RULES))})"
             )
         return rule
     if requested not in RULES:
-        _fail(str(UnknownRule(requested)))
+        fail(str(UnknownRule(requested)))
     return requested
 
 
@@ -126,12 +96,12 @@ def _run(election: Election, rule: str, tie_break: TieBreak, utility: str | None
     try:
         return tally.run(rule, election, tie_break, **params)
     except (ValueError, TypeError, KeyError) as exc:
-        _fail(f"{rule}: {exc}")
+        fail(f"{rule}: {exc}")
 
 
 def _explain(outcome: Outcome, election: Election, project_id: str) -> str:
     if project_id not in election.project_by_id:
-        _fail(f"no project {project_id!r} in this file")
+        fail(f"no project {project_id!r} in this file")
     explainer = EXPLAINERS.get(outcome.rule)
     if explainer is not None:
         return explainer(outcome, election, project_id)
@@ -187,7 +157,7 @@ def _table(outcome: Outcome, election: Election) -> str:
     return "\n".join(head + [line(row) for row in rows])
 
 
-@click.command("tally", cls=_OneLineCommand)
+@click.command("tally", cls=OneLineCommand)
 @click.argument("file", metavar="FILE.pb")
 @click.option(
     "--rule",
@@ -225,7 +195,7 @@ def tally_command(
     try:
         tb = TieBreak.parse(tie_break)
     except ValueError as exc:
-        _fail(f"--tie-break: {exc}")
+        fail(f"--tie-break: {exc}")
     pb = _load(file)
     election = pb.to_election()
     rule_id = _choose_rule(pb, rule)
@@ -248,7 +218,7 @@ def tally_command(
         click.echo(_table(outcome, election))
 
 
-@click.command("check", cls=_OneLineCommand)
+@click.command("check", cls=OneLineCommand)
 @click.argument("file", metavar="FILE.pb")
 def check_command(file: str) -> None:
     """Check FILE.pb: format problems, and whether `selected` matches its declared rule."""

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import click
 
+from pb.cli_errors import EXIT_CHECK_FAILED, OneLineCommand
+
 __all__ = ["verify_command"]
 
-EXIT_CHECK_FAILED = 1
 
-
-@click.command("verify")
+@click.command("verify", cls=OneLineCommand)
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--public-key",

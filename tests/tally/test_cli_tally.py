@@ -247,3 +247,16 @@ def test_commands_attach_to_a_group() -> None:
     result = CliRunner().invoke(group, ["tally", path(GDYNIA), "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["rule"] == "greedy-no-skip"
     assert CliRunner().invoke(group, ["check", path(GDYNIA)]).exit_code == 0
+
+
+def test_an_unexpected_failure_is_one_line_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure nobody foresaw (here: the rule itself breaks) is still one line, status 2, the
+    same through ``pb`` and with the command run on its own."""
+    from pb.cli import main
+
+    def broken(*args: object, **kwargs: object) -> Outcome:
+        raise RuntimeError("the rule broke\nsecond line")
+
+    monkeypatch.setitem(RULES, "greedy", broken)
+    one_error_line(run(tally_command, path(GDYNIA), "--rule", "greedy"), "RuntimeError: the rule")
+    one_error_line(run(main, "tally", path(GDYNIA), "--rule", "greedy"), "RuntimeError: the rule")
