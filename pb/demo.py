@@ -15,7 +15,7 @@ from pb.db import create_engine, make_session_factory, session_scope
 from pb.errors import ConfigError
 from pb.settings import Settings
 
-__all__ = ["DEMO_USERS", "DemoUser", "seed"]
+__all__ = ["DEMO_USERS", "DemoUser", "load", "seed"]
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,15 @@ async def seed(settings: Settings, *, if_empty: bool) -> str:
         async with session_scope(make_session_factory(engine)) as session:
             if if_empty and await _count_users(session) > 0:
                 return "database already has users; demo data not loaded"
-            created = await _seed_users(session, settings)
-            city = await _seed_city(session, settings)
+            return await load(session, settings)
     finally:
         await engine.dispose()
+
+
+async def load(session: AsyncSession, settings: Settings) -> str:
+    """Load the demo users and city in ``session`` (the caller commits); a one-line summary."""
+    created = await _seed_users(session, settings)
+    city = await _seed_city(session, settings)
     users = (
         f"{created} users (<role>@demo.pb, password demo-password-<role>)"
         if created
