@@ -1,4 +1,5 @@
-"""axe-core over the demo city as every role sees it: each kind of page reachable by links.
+"""The demo city on a phone, as every role sees it: each kind of page reachable by links passes
+axe-core (no serious or critical finding) and fits the screen's width (no sideways scrolling).
 
 The shell's pages are checked in ``test_accessibility``; this walks what residents, moderators,
 valuators, officials and administrators actually use (proposals in every state, ballots,
@@ -27,6 +28,7 @@ SKIP = ("/logout", "/static/", "/api/", "/export", "/download", "/package", "/ce
 # Pages that answer with a 4xx on purpose (checked by their own tests); still checked by axe.
 EXPECTED_4XX = re.compile(r"/consultation/results$")
 PAGES_PER_ROLE = 120
+PHONE_WIDTH = 360
 PER_SHAPE = 2  # two of each: processes in different phases share a path shape
 # A page each role must reach, so that the walk covers the product and not only the shell.
 MUST_REACH = {
@@ -72,7 +74,8 @@ def test_every_kind_of_page_has_no_serious_violations(
     demo_server: LiveServer,
     axe_source: str,
 ) -> None:
-    page = new_page(bypass_csp=True)  # the page's CSP forbids injected scripts
+    # A phone's width; the page's CSP forbids injected scripts, the checker is let in here only.
+    page = new_page(bypass_csp=True, viewport={"width": PHONE_WIDTH, "height": 740})
     if role is not None:
         sign_in(page, demo_server, f"{role}@demo.pb", f"demo-password-{role}")
     queue, visited, checked = ["/"], set(), 0
@@ -92,6 +95,9 @@ def test_every_kind_of_page_has_no_serious_violations(
         if response.status >= 400 and not EXPECTED_4XX.search(path):
             problems[path] = f"HTTP {response.status}"
         found = violations(page, axe_source)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        if width > PHONE_WIDTH:
+            found.append(f"{width} px wide on a {PHONE_WIDTH} px phone: scrolls sideways")
         if found:
             problems[path] = found
         queue.extend(links(page, demo_server.url, path))
