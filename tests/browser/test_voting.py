@@ -1,4 +1,5 @@
-"""Verify with a code, fill a knapsack ballot watching the budget meter, cast, read the receipt."""
+"""Verify with a code, fill a knapsack ballot watching the budget meter, cast, read the receipt;
+the same with the keyboard alone, every focused control showing its focus."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.browser
 async def _seed(session: Any, settings: Settings) -> dict[str, Any]:
     city = await build_city(session, settings, tag="browser")
     codes = await verification.generate_codes(
-        session, settings, city.admin, city.process.id, city.north.id, 2
+        session, settings, city.admin, city.process.id, city.north.id, 3
     )
     return {
         "slug": city.process.slug,
@@ -31,6 +32,8 @@ async def _seed(session: Any, settings: Settings) -> dict[str, Any]:
         "code": codes[0],
         "email2": city.voters[1].email,
         "code2": codes[1],
+        "email3": city.voters[2].email,
+        "code3": codes[2],
     }
 
 
@@ -111,3 +114,58 @@ def test_voting_pages_have_no_serious_accessibility_violations(
     page.locator("#receipt-code").wait_for()
     problems["receipt"] = violations(page, axe_source)
     assert {name: found for name, found in problems.items() if found} == {}
+
+
+def _tab_to(page: Any, name: str, limit: int = 80) -> None:
+    """Press Tab until the focused control's accessible text contains ``name``; its focus must
+    be visible (an outline or a shadow), as a keyboard user needs to see where they are."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => {
+                const e = document.activeElement;
+                const label = e.labels && e.labels.length ? e.labels[0].textContent : "";
+                const s = getComputedStyle(e);
+                const ring = (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0)
+                    || s.boxShadow !== "none";
+                return [(e.textContent || "") + " " + label + " " + (e.value || ""), ring];
+            }"""
+        )
+        if name in focused[0]:
+            assert focused[1], f"no visible focus on {name!r}"
+            return
+    raise AssertionError(f"{name!r} not reached with Tab")
+
+
+def test_a_ballot_can_be_cast_with_the_keyboard_alone(
+    voting_server: SeededServer, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    server, seeded = voting_server
+    page.goto(server.url + "/login")
+    _tab_to(page, "E-mail address")
+    page.keyboard.type(seeded["email3"])
+    _tab_to(page, "Password")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(server.url + "/")
+
+    page.goto(f"{server.url}/processes/{seeded['slug']}/vote")
+    _tab_to(page, "Voting code")
+    page.keyboard.type(seeded["code3"])
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Your account is verified")).to_be_visible()
+    _tab_to(page, "Vote in North")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#ballot-meter")).to_contain_text("0 EUR of 1 EUR used")
+    _tab_to(page, "North project 1")
+    page.keyboard.press("Space")
+    expect(page.locator("#ballot-meter")).to_contain_text("0.40 EUR left")
+    _tab_to(page, "Review my ballot")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Review your ballot: North")).to_be_visible()
+    _tab_to(page, "Cast my ballot")
+    page.keyboard.press("Enter")
+    expect(page.locator("#receipt-code")).to_be_visible()
