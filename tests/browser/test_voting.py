@@ -1,5 +1,5 @@
 """Verify with a code, fill a knapsack ballot watching the budget meter, cast, read the receipt;
-the same with the keyboard alone, every focused control showing its focus."""
+the same with the keyboard alone, every focused control showing its focus, and without JavaScript."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 async def _seed(session: Any, settings: Settings) -> dict[str, Any]:
     city = await build_city(session, settings, tag="browser")
     codes = await verification.generate_codes(
-        session, settings, city.admin, city.process.id, city.north.id, 3
+        session, settings, city.admin, city.process.id, city.north.id, 4
     )
     return {
         "slug": city.process.slug,
@@ -34,6 +34,8 @@ async def _seed(session: Any, settings: Settings) -> dict[str, Any]:
         "code2": codes[1],
         "email3": city.voters[2].email,
         "code3": codes[2],
+        "email4": city.voters[3].email,
+        "code4": codes[3],
     }
 
 
@@ -169,3 +171,39 @@ def test_a_ballot_can_be_cast_with_the_keyboard_alone(
     _tab_to(page, "Cast my ballot")
     page.keyboard.press("Enter")
     expect(page.locator("#receipt-code")).to_be_visible()
+
+
+def test_a_ballot_can_be_cast_without_javascript(
+    voting_server: SeededServer, new_page: Callable[..., Any]
+) -> None:
+    """htmx only enhances: plain form posts verify, total the ballot, review and cast it."""
+    from playwright.sync_api import expect
+
+    server, seeded = voting_server
+    page = new_page(java_script_enabled=False)
+    sign_in(page, server, seeded["email4"], PASSWORD)
+    page.goto(f"{server.url}/processes/{seeded['slug']}/vote")
+    submit_voting_code(page, seeded["code4"])
+    expect(page.get_by_text("Your account is verified")).to_be_visible()
+    page.get_by_role("link", name="Vote in North").click()
+
+    page.get_by_label("North project 1").check()
+    page.get_by_label("North project 3").check()
+    page.get_by_role("button", name="Update totals").click()  # the server totals the choice
+    expect(page.locator("#ballot-meter")).to_contain_text("0.20 EUR left")
+    expect(page.get_by_label("North project 1")).to_be_checked()
+    page.get_by_label("North project 2").check()  # over budget: the review refuses it
+    page.get_by_role("button", name="Review my ballot").click()
+    expect(page.locator(".error-summary")).to_contain_text("budget")
+    page.get_by_label("North project 2").uncheck()
+    page.get_by_role("button", name="Review my ballot").click()
+    expect(page.get_by_role("heading", name="Review your ballot: North")).to_be_visible()
+    page.get_by_role("button", name="Cast my ballot").click()
+    receipt = page.locator("#receipt-code").inner_text()
+
+    async def stored(session: Any) -> list[Ballot]:
+        digest = verification.receipt_hash(receipt)
+        return list((await session.exec(select(Ballot).where(Ballot.receipt_hash == digest))).all())
+
+    [ballot] = in_thread(server.settings, stored)
+    assert ballot.channel == "online"
