@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from litestar import Litestar
 
 from pb.accounts import AccountService, Role
 from pb.processes import Phase, ProcessService
@@ -32,14 +31,6 @@ PEOPLE = {
 }
 
 
-def proposal_app() -> Litestar:
-    """The app with the proposal pages registered (uvicorn ``--factory`` entry point)."""
-    from tests.web.test_proposals import register_proposal_pages
-    from web.app import create_app
-
-    return register_proposal_pages(create_app(Settings.from_env()))
-
-
 async def _seed(session: Any, settings: Settings) -> None:
     accounts = AccountService(session, settings)
     users = {
@@ -56,8 +47,7 @@ async def _seed(session: Any, settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 def flow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    app = ("--factory", "tests.browser.test_proposal_flow:proposal_app")
-    with running_server(tmp_path_factory.mktemp("flow"), _seed, app) as (server, _):
+    with running_server(tmp_path_factory.mktemp("flow"), _seed) as (server, _):
         yield server
 
 

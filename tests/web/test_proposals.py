@@ -21,34 +21,10 @@ from tests.web.conftest import PASSWORD, WebClient, make_user
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
-PROPOSAL_CONTROLLERS = (
-    "web.controllers.processes:ProcessController",
-    "web.controllers.processes:ProcessAdminController",
-    "web.controllers.proposals:ProposalController",
-    "web.controllers.proposals:InboxController",
-    "web.controllers.moderation:ModerationController",
-    "web.controllers.costing:CostingController",
-    "web.controllers.api:ApiController",
-)
-
-
-def register_proposal_pages(app: Litestar) -> Litestar:
-    """Add the proposal controllers unless ``create_app`` already has them."""
-    import importlib
-
-    paths = {route.path for route in app.routes}
-    if "/moderation" in paths:
-        return app
-    for spec in PROPOSAL_CONTROLLERS:
-        module, name = spec.split(":")
-        app.register(getattr(importlib.import_module(module), name))
-    app.state.nav_paths = frozenset(route.path for route in app.routes)
-    return app
-
 
 @pytest.fixture
 def app(app_factory: Any) -> Litestar:
-    return register_proposal_pages(app_factory())
+    return app_factory()
 
 
 @dataclass
