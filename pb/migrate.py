@@ -50,11 +50,7 @@ T = TypeVar("T")
 def load_models() -> MetaData:
     """Import every models module and return the metadata they filled."""
     for name in MODEL_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
-                raise
+        importlib.import_module(name)  # every one exists: a missing one is a broken install
     from pb.db import metadata
 
     return metadata

@@ -42,11 +42,7 @@ def _load() -> None:
     if _loaded:
         return
     for name in GUARD_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
-                raise
+        importlib.import_module(name)  # every one exists: a missing one is a broken install
     _loaded = True
 
 
