@@ -4,8 +4,7 @@ A guard is an async callable ``(session, process, target_phase)`` that raises a 
 the move must not happen. Results and consultations use it so that a process reaches
 ``certified`` only through their certification (which signs and stores a package first), and a
 consultation cannot open without questions. The modules that declare guards are listed here and
-imported on first use, like the models in ``pb.migrate``; a package that is not installed is
-skipped.
+imported on first use, like the models in ``pb.migrate``.
 """
 
 from __future__ import annotations
