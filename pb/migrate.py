@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# Every module that declares tables. A package that does not exist yet is skipped.
+# Every module that declares tables.
 MODEL_MODULES = (
     "pb.accounts",
     "pb.audit",
