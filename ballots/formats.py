@@ -488,7 +488,7 @@ class FormBallot:
             text = self.fields.get(f"rank-{pid}")
             if text is None:
                 continue
-            if not text.isdigit() or int(text) < 1:
+            if not text.isdecimal() or int(text) < 1:
                 raise InvalidBallot("not-integer", "Ranks must be whole numbers from 1.")
             if int(text) in ranks:
                 raise InvalidBallot("duplicate", f"Give rank {int(text)} to one project only.")

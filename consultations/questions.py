@@ -101,7 +101,7 @@ def _whole(value: Any, what: str, field_: str, low: int, high: int) -> int:
         raise InvalidInput(f"{what} must be a whole number.", field=field_)
     if isinstance(value, str):
         text = value.strip()
-        if not text.lstrip("-").isdigit():
+        if not text.lstrip("-").isdecimal():
             raise InvalidInput(f"{what} must be a whole number.", field=field_)
         value = int(text)
     if not isinstance(value, int):
@@ -221,7 +221,7 @@ def _is_blank(raw: RawAnswer) -> bool:
 
 def _option(q: QuestionSpec, text: str, number: int) -> int:
     name = field_name(q.id)
-    if not text.strip().isdigit() or int(text) not in q.options:
+    if not text.strip().isdecimal() or int(text) not in q.options:
         raise InvalidInput(
             f"Question {number}: choose one of the options of this question.", field=name
         )
@@ -264,7 +264,7 @@ def _answer(q: QuestionSpec, raw: RawAnswer, number: int) -> AnswerValue:
     if q.kind is QuestionKind.SCALE:
         points = int(q.config.get("points", 5))
         text = raw if isinstance(raw, str) else ""
-        if not text.strip().lstrip("-").isdigit() or not 1 <= int(text) <= points:
+        if not text.strip().lstrip("-").isdecimal() or not 1 <= int(text) <= points:
             raise InvalidInput(
                 f"Question {number}: choose a whole number from 1 to {points}.", field=name
             )
@@ -292,7 +292,7 @@ def _ranking(q: QuestionSpec, raw: RawAnswer, number: int) -> list[int]:
             if not rank_text:
                 continue
             option = _option(q, str(option_text), number)
-            if not rank_text.isdigit() or not 1 <= int(rank_text) <= top_k:
+            if not rank_text.isdecimal() or not 1 <= int(rank_text) <= top_k:
                 raise InvalidInput(f"Question {number}: ranks go from 1 to {top_k}.", field=name)
             ranks[option] = int(rank_text)
         used = sorted(ranks.values())

@@ -121,7 +121,7 @@ def _optional_id(value: Any, what: str, field: str) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         return int(value.strip())
     raise InvalidInput(f"Choose {what} from the list.", field=field)
 
@@ -135,7 +135,7 @@ def _parse_labels(value: Any) -> dict[str, str]:
         if not line.strip():
             continue
         point, sep, text = line.partition("=")
-        if not sep or not point.strip().isdigit():
+        if not sep or not point.strip().isdecimal():
             raise InvalidInput(
                 "Write each scale label on its own line as “1 = Not at all”.", field="labels"
             )

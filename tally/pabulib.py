@@ -229,7 +229,7 @@ def parse_number(text: str) -> Number:
     Raises ``ValueError`` for anything else (thousands separators, exponents, ``None``).
     """
     s = text.strip()
-    if s.isascii() and s.isdigit():
+    if s.isascii() and s.isdecimal():
         return int(s)
     if s.count(",") == 1 and "." not in s:
         s = s.replace(",", ".")

@@ -24,7 +24,7 @@ _DIGITS = re.compile(r"(\d+)")
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
     """``P2`` before ``P10``: digit runs compare as numbers, the rest as text."""
     return tuple(
-        (0, int(chunk), "") if chunk.isdigit() else (1, 0, chunk)
+        (0, int(chunk), "") if chunk.isdecimal() else (1, 0, chunk)
         for chunk in _DIGITS.split(text)
         if chunk
     )

@@ -32,7 +32,7 @@ from litestar.response import Response
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
-from pb.errors import DomainError, NotAuthenticated, Throttled
+from pb.errors import DomainError, InvalidInput, NotAuthenticated, Throttled
 from web.render import is_htmx, login_url, template_context
 from web.session import flash, session_expired
 
@@ -219,8 +219,34 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[Any]
     return _html_error(request, status, title, detail, template=template, headers=headers)
 
 
+NUMBER_OUT_OF_RANGE = "A number in this request is too large."
+
+
+def _number_out_of_range(exc: BaseException) -> bool:
+    """Whether the database refused a number its integer columns cannot hold (an id or a count
+    typed or forged far beyond anything stored): SQLite's ``OverflowError``, or a driver's
+    "out of … range" data error (asyncpg, PostgreSQL)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OverflowError):
+            return True
+        # SQLAlchemy's DataError, or asyncpg's own where a query goes to the driver directly
+        if type(current).__name__ == "DataError" and "range" in str(current):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response[Any]:
-    """A bug or an outage: log everything, show a reference id and nothing else."""
+    """A bug or an outage: log everything, show a reference id and nothing else.
+
+    One refusal arrives here rather than as a domain error: a number too large for the
+    database, from any path or form field; it is the client's mistake, so invalid input (422).
+    """
+    if _number_out_of_range(exc):
+        return handle_domain_error(request, InvalidInput(NUMBER_OUT_OF_RANGE))
     reference = secrets.token_hex(6)
     log.error(
         "unhandled error %s on %s %s", reference, request.method, request.url.path, exc_info=exc

@@ -85,7 +85,7 @@ def _builder_input(values: dict[str, str]) -> dict[str, Any]:
     condition = values.get("condition", "")
     if condition:
         q, _, o = condition.partition(":")
-        if not (q.isdigit() and o.isdigit()):
+        if not (q.isdecimal() and o.isdecimal()):
             raise InvalidInput("Choose the condition from the list.", field="condition")
         data["condition_question_id"], data["condition_option_id"] = q, o
     return data

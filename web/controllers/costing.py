@@ -72,7 +72,7 @@ async def read_costing_form(request: Request) -> dict[str, Any]:
         return value[:5000] if isinstance(value, str) else ""
 
     rows = text("rows")
-    count = min(int(rows), MAX_BREAKDOWN_LINES + EXTRA_LINES) if rows.isdigit() else EXTRA_LINES
+    count = min(int(rows), MAX_BREAKDOWN_LINES + EXTRA_LINES) if rows.isdecimal() else EXTRA_LINES
     lines = [{"item": text(f"item_{i}"), "amount": text(f"amount_{i}")} for i in range(count)]
     return {
         "feasible": text("feasible"),
@@ -108,7 +108,7 @@ def costing_input(values: dict[str, Any], currency: str) -> CostingInput:
             raise InvalidInput(f"{exc}.", field=f"amount_{i}") from None
         breakdown.append({"item": line["item"], "amount": amount})
     duration = values["duration_months"].strip()
-    if duration and not duration.isdigit():
+    if duration and not duration.isdecimal():
         raise InvalidInput("Duration must be a whole number of months.", field="duration_months")
     return validate_input(
         CostingInput,
@@ -313,7 +313,7 @@ class CostingController(Controller):
             proposal = await service.get(proposal_id)
             process = await ProcessService(db_session, settings).get(proposal.process_id)
             data = costing_input(values, process.currency)
-            version = int(values["version"]) if values["version"].isdigit() else None
+            version = int(values["version"]) if values["version"].isdecimal() else None
             proposal = await service.cost(proposal_id, data, version=version)
         except DomainError as exc:
             await db_session.rollback()
@@ -350,8 +350,9 @@ class CostingController(Controller):
         values = await read_fields(request, "valuator_id", "undo")
         service = ProposalService(db_session, settings, current_user)
         proposal = await service.get(proposal_id)
+        back = f"/costing?process={proposal.process_id}"  # read now: a rollback expires it
         try:
-            if not values["valuator_id"].isdigit():
+            if not values["valuator_id"].isdecimal():
                 raise InvalidInput("Choose a valuator.", field="valuator_id")
             if values["undo"] == "1":
                 await service.unassign(proposal_id, int(values["valuator_id"]))
@@ -364,9 +365,9 @@ class CostingController(Controller):
             if is_htmx(request):
                 raise exc from None
             flash(request, exc.message, "error")
-            return redirect_after_post(request, f"/costing?process={proposal.process_id}")
+            return redirect_after_post(request, back)
         flash(request, message, "success")
-        return redirect_after_post(request, f"/costing?process={proposal.process_id}")
+        return redirect_after_post(request, back)
 
     @post(
         "/processes/{process_id:int}/publish",

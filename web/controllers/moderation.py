@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pb.accounts import Role, User
-from pb.errors import DomainError, InvalidInput
+from pb.errors import DomainError, InvalidInput, NotFound
 from pb.processes import Phase, Process
 from pb.settings import Settings
 from proposals.lifecycle import ACTION_LABELS, ProposalAction, ProposalStatus
@@ -145,7 +145,7 @@ class ModerationController(Controller):
         values = await read_fields(request, "reason", "version", "merge_into_id", "process")
         service = ProposalService(db_session, settings, current_user)
         back = "/moderation" + (
-            f"?process={values['process']}" if values["process"].isdigit() else ""
+            f"?process={values['process']}" if values["process"].isdecimal() else ""
         )
         try:
             if decision == "dismiss_flags":
@@ -165,6 +165,8 @@ class ModerationController(Controller):
                     },
                 )
                 done = f"Proposal {ACTION_LABELS[action]}."
+        except NotFound:
+            raise  # no such proposal: the error page, not a queue item
         except DomainError as exc:
             await db_session.rollback()
             if is_htmx(request):
@@ -199,7 +201,8 @@ class ModerationController(Controller):
         status_code: int = 200,
     ) -> Template:
         proposal = await db_session.get(Proposal, proposal_id, populate_existing=True)
-        assert proposal is not None
+        if proposal is None:
+            raise NotFound("No such proposal.")
         processes = await _process_names(db_session)
         return page(
             request,

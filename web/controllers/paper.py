@@ -123,7 +123,7 @@ class PaperBallotController(Controller):
         """Step 1 done (reference and district): the ballot sheet to copy the paper onto."""
         values = await read_fields(request, "reference", "district_id")
         try:
-            if not values["district_id"].isdigit():
+            if not values["district_id"].isdecimal():
                 raise NotEligible("Choose the district of the paper ballot.", field="district_id")
             form = await ballot_form(db_session, settings, process_id, int(values["district_id"]))
             entry = await roll_entry_by_reference(
@@ -157,7 +157,7 @@ class PaperBallotController(Controller):
         current_user: NamedDependency[User],
     ) -> Response[Any] | Template:
         values = await read_fields(request, "reference", "district_id")
-        district_id = int(values["district_id"]) if values["district_id"].isdigit() else 0
+        district_id = int(values["district_id"]) if values["district_id"].isdecimal() else 0
         form = await ballot_form(db_session, settings, process_id, district_id)
         data = await request.form()
         raw: Any = []

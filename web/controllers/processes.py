@@ -94,11 +94,19 @@ def settings_values(process: Process | None) -> dict[str, str]:
     }
 
 
+def _kind(text: str) -> ProcessKind:
+    """The process kind a form asked for; anything unknown is a budgeting process."""
+    try:
+        return ProcessKind(text)
+    except ValueError:
+        return ProcessKind.BUDGETING
+
+
 def settings_input(values: dict[str, str], kind: str) -> dict[str, Any]:
     data: dict[str, Any] = {name: values.get(name, "") for name in SETTINGS_FIELDS}
     for name in ("min_age", "support_threshold", "flag_threshold"):
         text = data[name].strip()
-        if not text.isdigit():
+        if not text.isdecimal():
             label = name.replace("_", " ").capitalize()
             raise InvalidInput(f"{label} must be a whole number.", field=name)
         data[name] = int(text)
@@ -199,9 +207,7 @@ class ProcessAdminController(Controller):
             request, *SETTINGS_FIELDS, "slug", "kind", *(f"schedule_{p}" for p in Phase)
         )
         try:
-            kind = (
-                values["kind"] if values["kind"] in {k.value for k in ProcessKind} else "budgeting"
-            )
+            kind = _kind(values["kind"]).value
             data = settings_input(values, kind) | {"slug": values["slug"], "kind": kind}
             process = await ProcessService(db_session, settings).create(current_user, data)
         except DomainError as exc:
@@ -230,7 +236,7 @@ class ProcessAdminController(Controller):
             errors=errors or {},
             process=None,
             kinds=list(ProcessKind),
-            phases=PHASES[ProcessKind(values.get("kind") or "budgeting")],
+            phases=PHASES[_kind(values.get("kind", ""))],
             phase_labels=PHASE_LABELS,
             rules=_known_rules(),
             status_code=status_code,
@@ -343,7 +349,7 @@ class ProcessAdminController(Controller):
                 "is_citywide": values["is_citywide"] == "1",
             }
             if values["district_id"]:
-                if not values["district_id"].isdigit():
+                if not values["district_id"].isdecimal():
                     raise InvalidInput("Unknown district.", field=FORM_ERROR)
                 await service.update_district(
                     current_user, process_id, int(values["district_id"]), data

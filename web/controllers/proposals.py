@@ -804,7 +804,7 @@ def _int_or_none(text: str) -> int | None:
     text = (text or "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdecimal():
         raise InvalidInput("The form is out of date; reload the page.", field=FORM_ERROR)
     return int(text)
 

@@ -560,7 +560,7 @@ class ResultsAdminController(Controller):
 
         async def action() -> None:
             text = values["required_signoffs"].strip()
-            if not text.isdigit():
+            if not text.isdecimal():
                 raise InvalidInput(
                     f"Sign-offs needed must be a whole number from 1 to {MAX_SIGNOFFS}.",
                     field="required_signoffs",

@@ -113,11 +113,11 @@ class RollController(Controller):
     ) -> Response[Any] | Template:
         values = await read_fields(request, "district_id", "count", "output")
         try:
-            if not values["count"].strip().isdigit():
+            if not values["count"].strip().isdecimal():
                 raise InvalidInput(
                     "Enter how many codes to make, as a whole number.", field="count"
                 )
-            if not values["district_id"].isdigit():
+            if not values["district_id"].isdecimal():
                 raise InvalidInput("Choose a district.", field="district_id")
             if values["output"] not in ("csv", "letters"):
                 raise InvalidInput("Choose CSV or printable letters.", field="output")

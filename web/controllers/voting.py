@@ -399,7 +399,7 @@ class VotingController(Controller):
         process = await public_process(db_session, settings, slug)
         receipt = None
         code, _, district = request.cookies.get(RECEIPT_COOKIE, "").partition(".")
-        if code and district.isdigit():
+        if code and district.isdecimal():
             found = await db_session.get(District, int(district))
             name = found.name if found is not None and found.process_id == process.id else ""
             receipt = {"code": code[:MAX_FIELD], "district": name}
