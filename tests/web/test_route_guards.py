@@ -1,4 +1,5 @@
-"""Who may use which part of the app, checked on every route the app has.
+"""Who may use which part of the app, and that every change needs the CSRF token, checked on
+every route the app has.
 
 The matrix below is written out by hand, independently of the guards in the controllers: for
 each protected area, the roles allowed in. Every route of the app (taken from the app itself) in
@@ -92,3 +93,33 @@ async def test_every_protected_route_refuses_everyone_else(
                     let_through.append(f"{who} {method} {url}: {response.status_code}")
     assert checked > 300
     assert let_through == []
+
+
+async def test_every_state_changing_route_needs_the_csrf_token(
+    app: Litestar, client: WebClient, engine: AsyncEngine, web_settings: Settings
+) -> None:
+    """Signed in as an administrator (so no guard stands in the way), every POST, PUT, PATCH
+    and DELETE the app has is refused without the token: as a form, as htmx, as JSON."""
+    async with session_scope(make_session_factory(engine)) as session:
+        await load(session, web_settings)
+    values = await path_values(engine)
+    admin = next(user for user in DEMO_USERS if user.role.value == "admin")
+    await client.login(admin.email, admin.password)
+    accepted: list[str] = []
+    checked = 0
+    every = sorted(
+        (method, route.path)
+        for route in app.routes
+        for method in getattr(route, "methods", ())
+        if method not in ("GET", "HEAD", "OPTIONS")
+    )
+    assert {("POST", "/login"), ("POST", "/logout")} <= set(every)
+    for method, path in every:
+        for url in urls(path, values)[:2]:
+            for headers in ({}, {"HX-Request": "true"}, {"Accept": "application/json"}):
+                response = await client.http.request(method, url, headers=headers, data={"x": "1"})
+                checked += 1
+                if response.status_code != 403:
+                    accepted.append(f"{method} {url} {headers}: {response.status_code}")
+    assert checked > 100
+    assert accepted == []
