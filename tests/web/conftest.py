@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool
 from pb.accounts import AccountService, Role, User
 from pb.db import create_engine, make_session_factory, session_scope
 from pb.settings import Settings
+from tests.audit_watch import watch_audit
 from web.app import create_app
 
 PASSWORD = "correct horse battery 9"
@@ -110,20 +111,26 @@ AppFactory = Callable[..., Litestar]
 async def app_factory(web_settings: Settings, engine: AsyncEngine) -> AsyncIterator[AppFactory]:
     """Makes apps on the test database, each with its own engine, like separate workers.
 
+    Each engine is watched (``tests.audit_watch``): a test fails if the app committed a change
+    to the domain without an audit entry.
+
     Litestar's test clients run the app in a separate thread with its own event loop, so the app
     must not share pooled asyncpg connections with the test's loop: its engine has no pool.
     (``engine`` is requested so the database is cleaned after the test.)
     """
     engines: list[AsyncEngine] = []
+    unaudited: list[str] = []
 
     def make(settings: Settings | None = None) -> Litestar:
         app_engine = create_engine(settings or web_settings, poolclass=NullPool)
+        watch_audit(app_engine, unaudited)
         engines.append(app_engine)
         return create_app(settings or web_settings, engine=app_engine)
 
     yield make
     for app_engine in engines:
         await app_engine.dispose()
+    assert unaudited == [], "the app changed state without an audit entry"
 
 
 @pytest.fixture
