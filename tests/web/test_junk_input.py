@@ -5,21 +5,21 @@ Each answer must be a 4xx (or the form again, with its error), never a stack tra
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from pb.processes import Phase
 from pb.settings import Settings
-from proposals.service import ProposalService
 from tests.web.conftest import PASSWORD, WebClient
-from tests.web.test_proposals import WebCity, advance, city, propose, run
+from tests.web.test_proposals import WebCity, make_city, proposal_in_costing
 from web.errors import NUMBER_OUT_OF_RANGE
 
 JSON = {"Accept": "application/json"}
-__all__ = ["city"]  # the fixture, shared with the proposal page tests
 HUGE = "99999999999999999999"  # beyond every integer column, SQLite's and PostgreSQL's
+
+
+@pytest.fixture
+async def city(engine: AsyncEngine, web_settings: Settings) -> WebCity:
+    return await make_city(engine, web_settings)
 
 
 @pytest.mark.parametrize(
@@ -77,16 +77,7 @@ async def test_deciding_on_a_proposal_that_does_not_exist(client: WebClient, cit
 async def test_assigning_nobody_to_cost_a_proposal(
     client: WebClient, city: WebCity, engine: AsyncEngine, web_settings: Settings
 ) -> None:
-    proposal = await propose(engine, web_settings, city)
-
-    async def approve(session: Any) -> None:
-        from pb.accounts import User
-
-        moderator = await session.get(User, city.users["moderator"].id)
-        await ProposalService(session, web_settings, moderator).approve(proposal.id)
-
-    await run(engine, approve)
-    await advance(engine, web_settings, city, Phase.COSTING)
+    proposal = await proposal_in_costing(engine, web_settings, city)
     await client.login("admin@city.test", PASSWORD)
     plain = await client.post_form(f"/costing/proposals/{proposal.id}/assign", {"valuator_id": ""})
     assert plain.status_code == 303

@@ -43,6 +43,11 @@ async def run(engine: AsyncEngine, fn: Any) -> Any:
 
 @pytest.fixture
 async def city(engine: AsyncEngine, web_settings: Settings) -> WebCity:
+    return await make_city(engine, web_settings)
+
+
+async def make_city(engine: AsyncEngine, web_settings: Settings) -> WebCity:
+    """Riverton 2026 in submission, two districts, a category, and one user per role."""
     users = {
         "admin": await make_user(engine, web_settings, "admin@city.test", [Role.ADMIN], name="Ada"),
         "moderator": await make_user(
@@ -133,6 +138,26 @@ async def advance(engine: AsyncEngine, settings: Settings, city: WebCity, phase:
             await service.advance_phase(admin, p.id, p.next_phase)
 
     await run(engine, go)
+
+
+async def approve(
+    engine: AsyncEngine, settings: Settings, city: WebCity, proposal_id: int, **extra: Any
+) -> None:
+    """The city's moderator approves the proposal (``extra``: e.g. a reason)."""
+
+    async def go(session: Any) -> None:
+        moderator = await session.get(User, city.users["moderator"].id)
+        await ProposalService(session, settings, moderator).approve(proposal_id, **extra)
+
+    await run(engine, go)
+
+
+async def proposal_in_costing(engine: AsyncEngine, settings: Settings, city: WebCity) -> Proposal:
+    """A proposal submitted, approved, and the process moved on to costing."""
+    proposal = await propose(engine, settings, city)
+    await approve(engine, settings, city, proposal.id)
+    await advance(engine, settings, city, Phase.COSTING)
+    return proposal
 
 
 async def load(engine: AsyncEngine, proposal_id: int) -> Proposal:
@@ -392,12 +417,7 @@ async def test_inbox_shows_decisions(
     client: WebClient, city: WebCity, engine: AsyncEngine, web_settings: Settings
 ) -> None:
     proposal = await propose(engine, web_settings, city)
-
-    async def approve(session: Any) -> None:
-        moderator = await session.get(User, city.users["moderator"].id)
-        await ProposalService(session, web_settings, moderator).approve(proposal.id, reason="Fine.")
-
-    await run(engine, approve)
+    await approve(engine, web_settings, city, proposal.id, reason="Fine.")
     await client.login("alice@city.test", PASSWORD)
     inbox = await client.get("/inbox")
     assert "is now approved" in inbox.text and "1 unread message" in inbox.text
@@ -411,14 +431,7 @@ async def test_inbox_shows_decisions(
 async def test_costing_flow(
     client: WebClient, city: WebCity, engine: AsyncEngine, web_settings: Settings
 ) -> None:
-    proposal = await propose(engine, web_settings, city)
-
-    async def approve(session: Any) -> None:
-        moderator = await session.get(User, city.users["moderator"].id)
-        await ProposalService(session, web_settings, moderator).approve(proposal.id)
-
-    await run(engine, approve)
-    await advance(engine, web_settings, city, Phase.COSTING)
+    proposal = await proposal_in_costing(engine, web_settings, city)
     await client.login("admin@city.test", PASSWORD)
     overview = await client.get("/costing")
     assert "Benches by the river" in overview.text
@@ -585,14 +598,7 @@ async def test_flagged_content_in_the_queue(
 async def test_costing_form_more_lines_without_javascript(
     client: WebClient, city: WebCity, engine: AsyncEngine, web_settings: Settings
 ) -> None:
-    proposal = await propose(engine, web_settings, city)
-
-    async def approve(session: Any) -> None:
-        moderator = await session.get(User, city.users["moderator"].id)
-        await ProposalService(session, web_settings, moderator).approve(proposal.id)
-
-    await run(engine, approve)
-    await advance(engine, web_settings, city, Phase.COSTING)
+    proposal = await proposal_in_costing(engine, web_settings, city)
     await client.login("admin@city.test", PASSWORD)
     form = await client.get(f"/costing/proposals/{proposal.id}")
     assert form.text.count('name="item_') == 3
