@@ -15,19 +15,14 @@ from pathlib import Path
 
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import select
 
-from pb.db import make_session_factory, session_scope
-from pb.demo import DEMO_USERS, load
-from pb.processes import Process
+from pb.demo import DEMO_USERS
 from pb.settings import Settings
 from tests.web.conftest import WebClient
+from tests.web.routes import HUGE, act_as, demo_city, routes, urls
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
-HUGE = "99999999999999999999"
 JUNK = (HUGE, "²", "-1", "1e309", "NaN", "\x00", "<script>x</script>", "ąę€😀", " ", "x" * 20_000)
-# Routes that end the session or sign in: exercised by their own tests.
-LEFT_OUT = {"/logout", "/login", "/register", "/account/password"}
 
 
 def field_names() -> list[str]:
@@ -46,65 +41,17 @@ def junk_for(name: str, round_: int) -> str:
     return JUNK[(sum(map(ord, name)) + round_) % len(JUNK)]
 
 
-async def path_values(engine: AsyncEngine) -> dict[str, list[str]]:
-    async with session_scope(make_session_factory(engine)) as session:
-        slugs = [p.slug for p in (await session.exec(select(Process))).all()]
-    ids = ["1", "2", "3", "999999", HUGE]
-    return {
-        "slug": [*slugs, "nope"],
-        "decision": ["approve", "reject", "hide", "request_changes", "nope"],
-        "district_slug": ["north", "city-wide", "nope"],
-        "project_id": ["1", "nope"],
-        "_int": ids,
-    }
-
-
-def routes(app: Litestar) -> list[tuple[str, str]]:
-    found = set()
-    for route in app.routes:
-        for method in getattr(route, "methods", ()):
-            if method not in ("HEAD", "OPTIONS") and route.path not in LEFT_OUT:
-                found.add((method, route.path))
-    return sorted(found, key=lambda r: (r[0] != "GET", r[1], r[0]))
-
-
-def urls(path: str, values: dict[str, list[str]]) -> list[str]:
-    """The path with its parameters filled; every value of every parameter appears once."""
-    params = re.findall(r"\{(\w+):(\w+)\}", path)
-    if not params:
-        return [path]
-    lists = [values["_int"] if kind == "int" else values.get(name, ["x"]) for name, kind in params]
-    out = []
-    for i in range(max(map(len, lists))):
-        url = path
-        for (name, kind), options in zip(params, lists, strict=True):
-            url = url.replace(f"{{{name}:{kind}}}", options[i % len(options)], 1)
-        out.append(url)
-    return out
-
-
-async def sign_in(client: WebClient, email: str, password: str) -> None:
-    response = await client.post_form("/login", {"email": email, "password": password})
-    assert response.status_code == 303, response.text
-
-
 async def test_no_route_answers_junk_with_a_server_error(
     app: Litestar, client: WebClient, engine: AsyncEngine, web_settings: Settings
 ) -> None:
-    async with session_scope(make_session_factory(engine)) as session:
-        await load(session, web_settings)
-    values = await path_values(engine)
+    values = await demo_city(engine, web_settings)
     names = field_names()
     assert len(names) > 40  # the scan found the forms
     failures: list[str] = []
     statuses: dict[int, int] = {}
     sent = 0
     for user in [None, *DEMO_USERS]:
-        await client.http.get("/")  # a fresh session per role
-        client.http.cookies.clear()
-        client.token = ""
-        if user is not None:
-            await sign_in(client, user.email, user.password)
+        await act_as(client, user)
         for method, path in routes(app):
             for url, round_ in itertools.product(urls(path, values), range(2)):
                 if method == "GET":
