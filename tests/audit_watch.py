@@ -15,36 +15,31 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-NOT_DOMAIN = {"audit_entry", "web_session", "login_attempt", "verification_attempt", "notification"}
+NOT_DOMAIN = {"web_session", "login_attempt", "verification_attempt", "notification"}
 COUNT_PROGRESS = {"district_result", "process_result"}
 _DML = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 
 
 def watch_audit(engine: AsyncEngine, violations: list[str]) -> None:
     """Append to ``violations`` a line for each unaudited committed change made through ``engine``."""
-    pending: dict[int, tuple[set[str], list[bool]]] = {}
+    touched: dict[int, set[str]] = {}  # per DBAPI connection: tables changed since BEGIN
 
     def key(conn: Any) -> int:
         return id(conn.connection.dbapi_connection) if conn.connection is not None else id(conn)
 
     def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         match = _DML.match(statement)
-        if match is None or cursor.rowcount == 0:  # e.g. ON CONFLICT DO NOTHING that did nothing
-            return
-        tables, audited = pending.setdefault(key(conn), (set(), [False]))
-        table = match.group(1).lower()
-        if table == "audit_entry":
-            audited[0] = True
-        elif table not in NOT_DOMAIN:
-            tables.add(table)
+        if match is not None and cursor.rowcount != 0:  # not an ON CONFLICT that did nothing
+            touched.setdefault(key(conn), set()).add(match.group(1).lower())
 
     def on_commit(conn: Any) -> None:
-        tables, audited = pending.pop(key(conn), (set(), [False]))
-        if tables and not audited[0] and not tables <= COUNT_PROGRESS:
-            violations.append(f"changed {sorted(tables)} without an audit entry")
+        tables = touched.pop(key(conn), set())
+        domain = tables - NOT_DOMAIN - {"audit_entry"}
+        if domain and "audit_entry" not in tables and not domain <= COUNT_PROGRESS:
+            violations.append(f"changed {sorted(domain)} without an audit entry")
 
     def on_rollback(conn: Any) -> None:
-        pending.pop(key(conn), None)
+        touched.pop(key(conn), None)
 
     sync = engine.sync_engine
     event.listen(sync, "after_cursor_execute", on_execute)
