@@ -111,13 +111,7 @@ def check_password_strength(password: str, email: str = "") -> str | None:
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"Use at most {MAX_PASSWORD_LENGTH} characters."
     kinds = {
-        "lower"
-        if c.islower()
-        else "upper"
-        if c.isupper()
-        else "digit"
-        if c.isdecimal()
-        else "other"
+        "lower" if c.islower() else "upper" if c.isupper() else "digit" if c.isdigit() else "other"
         for c in password
     }
     if len(kinds) < 2:

@@ -576,7 +576,7 @@ def explain_project(result: ProcessResult, district: DistrictResult, project_id:
     if project_id not in election.project_by_id:
         raise NotFound("No such project in this district's results.")
     names = {p.id: p.name or p.id for p in election.projects}
-    if not all(pid.isdecimal() for pid in names):
+    if not all(pid.isdigit() for pid in names):
         return explain(outcome, election, project_id)
     tag = {pid: f"P{pid}" for pid in names}
     relabelled = replace(
